@@ -19,7 +19,7 @@ demo: $(STAMP)
 	$(BIN)/presswatch --config samples/presswatch.toml run --all-periods
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	mkdir -p .tmp && TMPDIR=$(CURDIR)/.tmp $(BIN)/python -m pytest -q
 
 bench: bench-extraction bench-classify bench-dedup
 

@@ -180,3 +180,11 @@ def _schedule(name: str, item: Any, main: Mapping[str, Any]) -> Schedule:
     if len(cron.split()) != 5:
         raise ConfigError(f"[schedules.{name}] cron must have 5 fields, got {cron!r}")
     return Schedule(name, cron, period, str(item.get("timezone", main.get("timezone", "Europe/Paris"))))
+
+
+def resolve_config(path: str | Path | None = None) -> Config:
+    """The given file, else ``./presswatch.toml`` if present, else the defaults."""
+    if path is not None:
+        return load_config(path)
+    local = Path.cwd() / "presswatch.toml"
+    return load_config(local) if local.is_file() else default_config()

@@ -1,0 +1,1 @@
+"""presswatch's Prefect flows: thin recipes over the functions of ``presswatch``."""
