@@ -1,0 +1,557 @@
+"""The SQLite store: articles and their revisions, paragraphs, labels, facts, failures, runs.
+
+Schema (version 1, ``PRAGMA user_version``; ``_MIGRATIONS[i]`` upgrades version i to i + 1):
+
+    articles         one row per URL: metadata of the current revision, ``day`` (published date,
+                     else first-seen date) for period queries, ``revision``, ``content_hash``
+    revisions        (article_id, revision): content hash, title, when it was seen
+    paragraphs       (article_id, revision, seq): paragraph id, position, section, heading, text
+    removals         (article_id, revision, seq): text taken out by cleaning, reason, kept id
+    classifications  paragraph_id -> label, score, cues, model version (latest wins)
+    facts            paragraph_id -> programmes, figures, quotes
+    paragraph_marks  paragraph_id, kind ('duplicate' | 'figure_update' | 'reported'), other_id,
+                     similarity, at, detail; idempotent
+    stories          article_id -> story_id, canonical_id
+    failures         source, uri, stage, reason, at, resolved_at
+    runs             started, finished, stats
+    fetch_state      url -> etag, last_modified, content_hash, status, fetched_at
+
+Nothing is deleted: a changed article becomes a new revision, earlier paragraphs stay. Every
+write is one ``BEGIN IMMEDIATE`` transaction. Timestamps are stored as ISO 8601 text exactly as
+given (pass aware datetimes); a timestamp's calendar day is the day it shows.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal
+
+from presswatch.errors import StoreError
+from presswatch.models import (
+    Article, Classification, Failure, Paragraph, ParagraphFacts, Period, Removal, Section,
+)
+
+SaveStatus = Literal["new", "unchanged", "revised"]
+MarkKind = Literal["duplicate", "figure_update", "reported"]
+
+_V1 = """
+CREATE TABLE articles (
+    id TEXT PRIMARY KEY, url TEXT NOT NULL UNIQUE, canonical_url TEXT, title TEXT NOT NULL,
+    source TEXT NOT NULL, published TEXT, author TEXT, date_source TEXT, declared_language TEXT,
+    language TEXT, relevant INTEGER CHECK (relevant IN (0, 1)), topics TEXT NOT NULL DEFAULT '[]',
+    day TEXT NOT NULL, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
+    revision INTEGER NOT NULL CHECK (revision >= 1), content_hash TEXT NOT NULL
+);
+CREATE INDEX articles_day ON articles(day);
+CREATE INDEX articles_published ON articles(published);
+CREATE TABLE revisions (
+    article_id TEXT NOT NULL REFERENCES articles(id), revision INTEGER NOT NULL,
+    content_hash TEXT NOT NULL, title TEXT NOT NULL, seen_at TEXT NOT NULL,
+    PRIMARY KEY (article_id, revision)
+);
+CREATE TABLE paragraphs (
+    article_id TEXT NOT NULL REFERENCES articles(id), revision INTEGER NOT NULL,
+    seq INTEGER NOT NULL, id TEXT NOT NULL, position INTEGER NOT NULL, section INTEGER NOT NULL,
+    heading TEXT, text TEXT NOT NULL,
+    PRIMARY KEY (article_id, revision, seq),
+    FOREIGN KEY (article_id, revision) REFERENCES revisions(article_id, revision)
+);
+CREATE INDEX paragraphs_id ON paragraphs(id);
+CREATE TABLE removals (
+    article_id TEXT NOT NULL REFERENCES articles(id), revision INTEGER NOT NULL,
+    seq INTEGER NOT NULL, text TEXT NOT NULL, reason TEXT NOT NULL, kept_id TEXT, similarity REAL,
+    PRIMARY KEY (article_id, revision, seq),
+    FOREIGN KEY (article_id, revision) REFERENCES revisions(article_id, revision)
+);
+CREATE TABLE classifications (
+    paragraph_id TEXT PRIMARY KEY,
+    label TEXT NOT NULL CHECK (label IN ('success', 'improvement', 'context')),
+    score REAL NOT NULL CHECK (score BETWEEN 0 AND 1), cues TEXT NOT NULL DEFAULT '[]',
+    model_version TEXT
+);
+CREATE TABLE facts (
+    paragraph_id TEXT PRIMARY KEY, programmes TEXT NOT NULL DEFAULT '[]',
+    figures TEXT NOT NULL DEFAULT '[]', quotes TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE paragraph_marks (
+    id INTEGER PRIMARY KEY, paragraph_id TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('duplicate', 'figure_update', 'reported')),
+    other_id TEXT, similarity REAL, at TEXT NOT NULL, detail TEXT
+);
+CREATE UNIQUE INDEX paragraph_marks_once
+    ON paragraph_marks(paragraph_id, kind, coalesce(other_id, ''), coalesce(detail, ''));
+CREATE TABLE stories (
+    article_id TEXT PRIMARY KEY REFERENCES articles(id), story_id TEXT NOT NULL,
+    canonical_id TEXT NOT NULL
+);
+CREATE INDEX stories_story ON stories(story_id);
+CREATE TABLE failures (
+    id INTEGER PRIMARY KEY, source TEXT NOT NULL, uri TEXT NOT NULL, stage TEXT NOT NULL,
+    reason TEXT NOT NULL, at TEXT NOT NULL, resolved_at TEXT
+);
+CREATE INDEX failures_uri ON failures(uri) WHERE resolved_at IS NULL;
+CREATE INDEX failures_at ON failures(at);
+CREATE TABLE runs (id INTEGER PRIMARY KEY, started TEXT NOT NULL, finished TEXT, stats TEXT);
+CREATE TABLE fetch_state (
+    url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, content_hash TEXT, status INTEGER,
+    fetched_at TEXT
+);
+"""
+_MIGRATIONS: tuple[str, ...] = (_V1,)
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    paragraph_id: str
+    kind: MarkKind
+    other_id: str | None
+    similarity: float | None
+    at: str
+    detail: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchState:
+    url: str
+    etag: str | None
+    last_modified: str | None
+    content_hash: str | None
+    status: int | None
+    fetched_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    """An article as stored: its current revision, labels, facts, marks and story."""
+
+    article: Article
+    revision: int
+    day: date
+    first_seen: datetime
+    last_seen: datetime
+    classifications: Mapping[str, Classification]
+    facts: Mapping[str, ParagraphFacts]
+    marks: Mapping[str, tuple[Mark, ...]]
+    story_id: str | None = None
+    canonical_id: str | None = None
+    also_in: tuple[str, ...] = ()
+
+
+def open_store(path: Path) -> Store:
+    """Open (creating if needed) the database at ``path`` and bring its schema up to date."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    except (OSError, sqlite3.Error) as exc:
+        raise StoreError(f"cannot open store {path}: {exc}") from exc
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA busy_timeout = 30000")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        _migrate(conn, path)
+    except BaseException as exc:
+        conn.close()
+        if isinstance(exc, sqlite3.Error):
+            raise StoreError(f"cannot open store {path}: {exc}") from exc
+        raise
+    return Store(conn, path)
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"store {path} has schema version {version}; this presswatch knows up to {SCHEMA_VERSION}"
+        )
+    for number in range(version, SCHEMA_VERSION):
+        try:
+            conn.executescript(
+                f"BEGIN IMMEDIATE;\n{_MIGRATIONS[number]}\nPRAGMA user_version = {number + 1};\nCOMMIT;"
+            )
+        except sqlite3.Error:
+            if conn.in_transaction:
+                conn.rollback()
+            raise
+
+
+def _iso(value: datetime | date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Store:
+    """A presswatch database; use ``open_store`` to get one, close it (or use ``with``)."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn = conn
+        self._lock = threading.RLock()
+        self.path = path
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StoreError(f"store {self.path} is not writable: {exc}") from exc
+            try:
+                yield self._conn
+            except BaseException as exc:
+                self._conn.rollback()
+                if isinstance(exc, sqlite3.Error):
+                    raise StoreError(f"write to {self.path} failed and was rolled back: {exc}") from exc
+                raise
+            self._conn.commit()
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            try:
+                return self._conn.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise StoreError(f"query on {self.path} failed: {exc}") from exc
+
+    def save_article(
+        self,
+        article: Article,
+        classifications: Iterable[Classification] = (),
+        facts: Iterable[ParagraphFacts] = (),
+        *,
+        seen_at: datetime | None = None,
+        uri: str | None = None,
+        model_version: str | None = None,
+    ) -> SaveStatus:
+        """Save an article, its labels and facts in one transaction; say what changed.
+
+        Same URL and same content hash: 'unchanged' (only last_seen and metadata move).
+        Same URL, new content: 'revised', a new revision whose paragraphs become current.
+        Open failures for the article's URL, canonical URL and ``uri`` are marked resolved.
+        """
+        seen = _iso(seen_at or _now())
+        labels, found = list(classifications), list(facts)
+        known = {p.id for p in article.paragraphs}
+        stray = sorted(({c.paragraph_id for c in labels} | {f.paragraph_id for f in found}) - known)
+        if stray:
+            raise StoreError(f"{article.url}: labels or facts for unknown paragraphs {stray[:3]}")
+        content_hash = article.content_hash
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT revision, content_hash, first_seen FROM articles WHERE id = ?", (article.id,)
+            ).fetchone()
+            if row is None:
+                status, revision, first_seen = "new", 1, seen
+            elif row["content_hash"] == content_hash:
+                status, revision, first_seen = "unchanged", row["revision"], row["first_seen"]
+            else:
+                status, revision, first_seen = "revised", row["revision"] + 1, row["first_seen"]
+            day = _iso(article.published) or str(first_seen)[:10]
+            conn.execute(
+                "INSERT INTO articles (id, url, canonical_url, title, source, published, author,"
+                " date_source, declared_language, language, relevant, topics, day, first_seen,"
+                " last_seen, revision, content_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                " ON CONFLICT(id) DO UPDATE SET canonical_url=excluded.canonical_url,"
+                " title=excluded.title, source=excluded.source, published=excluded.published,"
+                " author=excluded.author, date_source=excluded.date_source,"
+                " declared_language=excluded.declared_language, language=excluded.language,"
+                " relevant=excluded.relevant, topics=excluded.topics, day=excluded.day,"
+                " last_seen=excluded.last_seen, revision=excluded.revision,"
+                " content_hash=excluded.content_hash",
+                (
+                    article.id, article.url, article.canonical_url, article.title, article.source,
+                    _iso(article.published), article.author, article.date_source,
+                    article.declared_language, article.language,
+                    None if article.relevant is None else int(article.relevant),
+                    json.dumps(list(article.topics), ensure_ascii=False), day, first_seen, seen,
+                    revision, content_hash,
+                ),
+            )
+            if status != "unchanged":
+                self._insert_revision(conn, article, revision, seen)
+            conn.executemany(
+                "INSERT INTO classifications (paragraph_id, label, score, cues, model_version)"
+                " VALUES (?,?,?,?,?) ON CONFLICT(paragraph_id) DO UPDATE SET label=excluded.label,"
+                " score=excluded.score, cues=excluded.cues, model_version=excluded.model_version",
+                [(c.paragraph_id, c.label, c.score, _json(c.cues), model_version) for c in labels],
+            )
+            conn.executemany(
+                "INSERT INTO facts (paragraph_id, programmes, figures, quotes) VALUES (?,?,?,?)"
+                " ON CONFLICT(paragraph_id) DO UPDATE SET programmes=excluded.programmes,"
+                " figures=excluded.figures, quotes=excluded.quotes",
+                [(f.paragraph_id, _json(f.programmes), _json(f.figures), _json(f.quotes)) for f in found],
+            )
+            uris = {u for u in (article.url, article.canonical_url, uri) if u}
+            conn.executemany(
+                "UPDATE failures SET resolved_at = ? WHERE uri = ? AND resolved_at IS NULL",
+                [(seen, u) for u in sorted(uris)],
+            )
+        return status
+
+    def _insert_revision(
+        self, conn: sqlite3.Connection, article: Article, revision: int, seen: str | None
+    ) -> None:
+        conn.execute(
+            "INSERT INTO revisions (article_id, revision, content_hash, title, seen_at) VALUES (?,?,?,?,?)",
+            (article.id, revision, article.content_hash, article.title, seen),
+        )
+        rows = [
+            (article.id, revision, seq, p.id, p.position, index, section.heading, p.text)
+            for seq, (index, section, p) in enumerate(
+                (i, s, p) for i, s in enumerate(article.sections) for p in s.paragraphs
+            )
+        ]
+        conn.executemany("INSERT INTO paragraphs VALUES (?,?,?,?,?,?,?,?)", rows)
+        conn.executemany(
+            "INSERT INTO removals VALUES (?,?,?,?,?,?,?)",
+            [
+                (article.id, revision, seq, r.text, r.reason, r.kept_id, r.similarity)
+                for seq, r in enumerate(article.removals)
+            ],
+        )
+
+    def record_failure(self, failure: Failure) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO failures (source, uri, stage, reason, at) VALUES (?,?,?,?,?)",
+                (failure.source, failure.uri, failure.stage, failure.reason, _iso(failure.at)),
+            )
+
+    def resolve_failures(self, uri: str, at: datetime | None = None) -> int:
+        """Mark the open failures of ``uri`` resolved; return how many were open."""
+        with self._write() as conn:
+            cursor = conn.execute(
+                "UPDATE failures SET resolved_at = ? WHERE uri = ? AND resolved_at IS NULL",
+                (_iso(at or _now()), uri),
+            )
+            return cursor.rowcount
+
+    def failures_in(self, period: Period) -> list[Failure]:
+        """Failures recorded during ``period`` and still unresolved, latest per (source, uri, stage)."""
+        rows = self._read(
+            "SELECT source, uri, stage, reason, max(at) AS at FROM failures"
+            " WHERE resolved_at IS NULL AND substr(at, 1, 10) >= ? AND substr(at, 1, 10) < ?"
+            " GROUP BY source, uri, stage ORDER BY source, uri, stage",
+            (period.start.isoformat(), period.end.isoformat()),
+        )
+        return [
+            Failure(r["source"], r["uri"], r["stage"], r["reason"], datetime.fromisoformat(r["at"]))
+            for r in rows
+        ]
+
+    def start_run(self, started: datetime | None = None) -> int:
+        with self._write() as conn:
+            cursor = conn.execute("INSERT INTO runs (started) VALUES (?)", (_iso(started or _now()),))
+            return int(cursor.lastrowid or 0)
+
+    def finish_run(self, run_id: int, stats: Mapping[str, Any], finished: datetime | None = None) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE runs SET finished = ?, stats = ? WHERE id = ?",
+                (_iso(finished or _now()), json.dumps(dict(stats), ensure_ascii=False, default=str), run_id),
+            )
+
+    def get_fetch_state(self, url: str) -> FetchState | None:
+        rows = self._read("SELECT * FROM fetch_state WHERE url = ?", (url,))
+        if not rows:
+            return None
+        r = rows[0]
+        fetched = datetime.fromisoformat(r["fetched_at"]) if r["fetched_at"] else None
+        return FetchState(r["url"], r["etag"], r["last_modified"], r["content_hash"], r["status"], fetched)
+
+    def set_fetch_state(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        content_hash: str | None = None,
+        status: int | None = None,
+        fetched_at: datetime | None = None,
+    ) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO fetch_state VALUES (?,?,?,?,?,?)",
+                (url, etag, last_modified, content_hash, status, _iso(fetched_at or _now())),
+            )
+
+    def mark_paragraph(
+        self,
+        paragraph_id: str,
+        kind: MarkKind,
+        *,
+        other_id: str | None = None,
+        similarity: float | None = None,
+        detail: str | None = None,
+        at: datetime | date | None = None,
+    ) -> None:
+        """Mark a paragraph (idempotent: the same mark twice is one row)."""
+        self._mark([(paragraph_id, kind, other_id, similarity, _iso(at or _now()), detail)])
+
+    def mark_reported(self, paragraph_ids: Iterable[str], period_key: str, day: date) -> None:
+        """Record that these paragraphs went out in the digest of ``period_key`` (day: its start)."""
+        self._mark([(pid, "reported", None, None, day.isoformat(), period_key) for pid in paragraph_ids])
+
+    def _mark(self, rows: list[tuple[Any, ...]]) -> None:
+        with self._write() as conn:
+            conn.executemany(
+                "INSERT OR IGNORE INTO paragraph_marks (paragraph_id, kind, other_id, similarity, at,"
+                " detail) VALUES (?,?,?,?,?,?)",
+                rows,
+            )
+
+    def reported_before(self, day: date) -> dict[str, date]:
+        """Paragraphs reported in a digest whose period started before ``day``, with the first day."""
+        rows = self._read(
+            "SELECT paragraph_id, min(at) AS at FROM paragraph_marks"
+            " WHERE kind = 'reported' AND at < ? GROUP BY paragraph_id",
+            (day.isoformat(),),
+        )
+        return {r["paragraph_id"]: date.fromisoformat(r["at"][:10]) for r in rows}
+
+    def set_story(self, article_id: str, story_id: str, canonical_id: str) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO stories VALUES (?,?,?) ON CONFLICT(article_id) DO UPDATE SET"
+                " story_id=excluded.story_id, canonical_id=excluded.canonical_id",
+                (article_id, story_id, canonical_id),
+            )
+
+    def counts(self) -> dict[str, int]:
+        """Row count of every table, plus the number of open failures."""
+        tables = ("articles", "revisions", "paragraphs", "removals", "classifications", "facts",
+                  "paragraph_marks", "stories", "failures", "runs", "fetch_state")
+        sql = " UNION ALL ".join(f"SELECT '{t}', count(*) FROM {t}" for t in tables)
+        result = {name: n for name, n in self._read(sql)}
+        result["open_failures"] = self._read("SELECT count(*) FROM failures WHERE resolved_at IS NULL")[0][0]
+        return result
+
+    def articles_in(self, period: Period) -> list[StoredArticle]:
+        """Articles whose day (published, else first seen) falls in ``period``, current revision."""
+        return self._load("a.day >= ? AND a.day < ?", (period.start.isoformat(), period.end.isoformat()))
+
+    def _load(self, where: str, params: Sequence[Any]) -> list[StoredArticle]:
+        current = f"FROM articles a {{join}} WHERE {where}"
+        on_rev = "JOIN {t} x ON x.article_id = a.id AND x.revision = a.revision"
+        articles = self._read(f"SELECT a.* {current.format(join='')} ORDER BY a.day, a.id", params)
+        paragraphs = self._read(
+            f"SELECT x.* {current.format(join=on_rev.format(t='paragraphs'))} ORDER BY x.article_id, x.seq",
+            params,
+        )
+        removals = self._read(
+            f"SELECT x.* {current.format(join=on_rev.format(t='removals'))} ORDER BY x.article_id, x.seq",
+            params,
+        )
+        by_para = on_rev.format(t="paragraphs") + " JOIN {t} y ON y.paragraph_id = x.id"
+        labels = self._read(f"SELECT DISTINCT y.* {current.format(join=by_para.format(t='classifications'))}", params)
+        facts = self._read(f"SELECT DISTINCT y.* {current.format(join=by_para.format(t='facts'))}", params)
+        marks = self._read(
+            f"SELECT DISTINCT y.* {current.format(join=by_para.format(t='paragraph_marks'))} ORDER BY y.id",
+            params,
+        )
+        stories = self._read(
+            f"SELECT s.article_id, s.story_id, s.canonical_id, o.source AS other FROM stories s"
+            f" LEFT JOIN stories t ON t.story_id = s.story_id AND t.article_id != s.article_id"
+            f" LEFT JOIN articles o ON o.id = t.article_id"
+            f" WHERE s.article_id IN (SELECT a.id FROM articles a WHERE {where})",
+            params,
+        )
+        return _assemble(articles, paragraphs, removals, labels, facts, marks, stories)
+
+
+def _json(values: Iterable[str]) -> str:
+    return json.dumps(list(values), ensure_ascii=False)
+
+
+def _assemble(
+    articles: list[sqlite3.Row],
+    paragraphs: list[sqlite3.Row],
+    removals: list[sqlite3.Row],
+    labels: list[sqlite3.Row],
+    facts: list[sqlite3.Row],
+    marks: list[sqlite3.Row],
+    stories: list[sqlite3.Row],
+) -> list[StoredArticle]:
+    paras: dict[str, list[sqlite3.Row]] = defaultdict(list)
+    for r in paragraphs:
+        paras[r["article_id"]].append(r)
+    cuts: dict[str, list[Removal]] = defaultdict(list)
+    for r in removals:
+        cuts[r["article_id"]].append(Removal(r["text"], r["reason"], r["kept_id"], r["similarity"]))
+    label_of = {
+        r["paragraph_id"]: Classification(r["paragraph_id"], r["label"], r["score"], tuple(json.loads(r["cues"])))
+        for r in labels
+    }
+    facts_of = {
+        r["paragraph_id"]: ParagraphFacts(
+            r["paragraph_id"], *(tuple(json.loads(r[k])) for k in ("programmes", "figures", "quotes"))
+        )
+        for r in facts
+    }
+    marks_of: dict[str, list[Mark]] = defaultdict(list)
+    for r in marks:
+        marks_of[r["paragraph_id"]].append(
+            Mark(r["paragraph_id"], r["kind"], r["other_id"], r["similarity"], r["at"], r["detail"])
+        )
+    story: dict[str, tuple[str, str]] = {}
+    others: dict[str, set[str]] = defaultdict(set)
+    for r in stories:
+        story[r["article_id"]] = (r["story_id"], r["canonical_id"])
+        if r["other"]:
+            others[r["article_id"]].add(r["other"])
+    result = []
+    for a in articles:
+        rows = paras[a["id"]]
+        sections: list[Section] = []
+        for index in dict.fromkeys(r["section"] for r in rows):
+            group = [r for r in rows if r["section"] == index]
+            sections.append(
+                Section(group[0]["heading"], tuple(Paragraph(r["id"], r["text"], r["position"]) for r in group))
+            )
+        article = Article(
+            id=a["id"], url=a["url"], title=a["title"], source=a["source"],
+            published=date.fromisoformat(a["published"]) if a["published"] else None,
+            sections=tuple(sections), author=a["author"], canonical_url=a["canonical_url"],
+            date_source=a["date_source"], declared_language=a["declared_language"],
+            removals=tuple(cuts[a["id"]]), language=a["language"],
+            relevant=None if a["relevant"] is None else bool(a["relevant"]),
+            topics=tuple(json.loads(a["topics"])),
+        )
+        ids = {p.id for p in article.paragraphs}
+        story_id, canonical_id = story.get(a["id"], (None, None))
+        result.append(
+            StoredArticle(
+                article=article, revision=a["revision"], day=date.fromisoformat(a["day"]),
+                first_seen=datetime.fromisoformat(a["first_seen"]),
+                last_seen=datetime.fromisoformat(a["last_seen"]),
+                classifications=MappingProxyType({k: v for k, v in label_of.items() if k in ids}),
+                facts=MappingProxyType({k: v for k, v in facts_of.items() if k in ids}),
+                marks=MappingProxyType({k: tuple(v) for k, v in marks_of.items() if k in ids}),
+                story_id=story_id, canonical_id=canonical_id,
+                also_in=tuple(sorted(others[a["id"]] - {article.source})),
+            )
+        )
+    return result
