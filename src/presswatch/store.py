@@ -449,6 +449,24 @@ class Store:
         result["open_failures"] = self._read("SELECT count(*) FROM failures WHERE resolved_at IS NULL")[0][0]
         return result
 
+    def covered_periods(self) -> list[str]:
+        """Keys of every ISO week, then every month, holding at least one article."""
+        days = [date.fromisoformat(r[0]) for r in self._read("SELECT DISTINCT day FROM articles")]
+        weeks = {Period.containing("week", d) for d in days}
+        months = {Period.containing("month", d) for d in days}
+        return [p.key for p in sorted(weeks, key=_start)] + [p.key for p in sorted(months, key=_start)]
+
+    def source_status(self, source: str) -> str:
+        """One line on a source: stored articles, last time one was seen, open failures."""
+        row = self._read(
+            "SELECT count(*), max(last_seen) FROM articles WHERE source = ?", (source,)
+        )[0]
+        failed = self._read(
+            "SELECT count(*) FROM failures WHERE source = ? AND resolved_at IS NULL", (source,)
+        )[0][0]
+        seen = f"last seen {row[1][:16].replace('T', ' ')}" if row[1] else "never ingested"
+        return f"{row[0]} article(s), {seen}, {failed} open failure(s)"
+
     def articles_in(self, period: Period) -> list[StoredArticle]:
         """Articles whose day (published, else first seen) falls in ``period``, current revision."""
         return self._load("a.day >= ? AND a.day < ?", (period.start.isoformat(), period.end.isoformat()))
@@ -480,6 +498,10 @@ class Store:
             params,
         )
         return _assemble(articles, paragraphs, removals, labels, facts, marks, stories)
+
+
+def _start(period: Period) -> date:
+    return period.start
 
 
 def _json(values: Iterable[str]) -> str:
