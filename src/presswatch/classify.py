@@ -1,0 +1,260 @@
+"""Classify paragraphs as success / improvement / context with the packaged linear model.
+
+The model file is ``MAGIC``, one JSON header line (format, scikit-learn version, labels,
+training-data hash, payload checksum) and a zlib-compressed pickle of the scikit-learn
+pipeline; the header is checked before anything is unpickled. ``presswatch train``
+(``presswatch.training``) writes it.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import pickle
+import re
+import unicodedata
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import sklearn
+
+from presswatch.errors import ModelError
+from presswatch.features import NUMBER, load_cues, prepare
+from presswatch.models import LABELS, Article, Classification, Label
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
+
+    from presswatch.training import ModelCard
+
+MODEL_DIR = Path(__file__).parent / "data" / "model"
+MODEL_PATH = MODEL_DIR / "classifier.bin"
+MAGIC = b"presswatch-model\n"
+FORMAT_VERSION = 1
+MAX_CUES = 5
+_FOLD = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u00b4": "'", "`": "'"})
+_TOKEN = re.compile(r"\w+'|\w+|[%€]")
+_DIGIT = re.compile(r"\d")
+
+
+@dataclass(frozen=True, slots=True)
+class ParagraphInput:
+    id: str
+    text: str
+    heading: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SectionLabel:
+    """A section's verdict: ``mixed`` when it holds both successes and points to improve."""
+
+    heading: str | None
+    label: str
+    score: float
+    success_ids: tuple[str, ...] = ()
+    improvement_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Model:
+    pipeline: Pipeline
+    header: Mapping[str, Any]
+    cues: tuple[tuple[str, Any], ...]
+    direction: np.ndarray
+
+    @property
+    def labels(self) -> tuple[Label, ...]:
+        return tuple(self.pipeline.classes_)
+
+    def features(self, items: Sequence[tuple[str, str | None]]) -> Any:
+        union = self.pipeline.named_steps["features"]
+        return union.transform(prepare(items))
+
+
+def write_model(pipeline: Pipeline, header: Mapping[str, Any], path: Path) -> Path:
+    payload = zlib.compress(pickle.dumps(pipeline, protocol=5), 6)
+    full = {**header, "format": FORMAT_VERSION, "sklearn": sklearn.__version__,
+            "sha256": hashlib.sha256(payload).hexdigest()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(MAGIC + json.dumps(full, sort_keys=True).encode("utf-8") + b"\n" + payload)
+    return path
+
+
+def read_header(path: Path) -> tuple[dict[str, Any], bytes]:
+    hint = "run `presswatch train` to build it"
+    try:
+        blob = path.read_bytes()
+    except FileNotFoundError:
+        raise ModelError(f"classifier model not found at {path}; {hint}") from None
+    except OSError as exc:
+        raise ModelError(f"cannot read classifier model {path}: {exc}") from exc
+    line_end = blob.find(b"\n", len(MAGIC))
+    try:
+        if not blob.startswith(MAGIC) or line_end < 0:
+            raise ValueError("no presswatch header")
+        header = json.loads(blob[len(MAGIC):line_end])
+    except ValueError as exc:
+        raise ModelError(f"{path} is not a presswatch model ({exc}); {hint}") from exc
+    if header.get("format") != FORMAT_VERSION:
+        raise ModelError(f"{path} has model format {header.get('format')}, expected {FORMAT_VERSION}; {hint}")
+    built, installed = str(header.get("sklearn", "")), sklearn.__version__
+    if built.split(".")[:2] != installed.split(".")[:2]:
+        raise ModelError(f"{path} was built with scikit-learn {built}, this is {installed}; {hint}")
+    payload = blob[line_end + 1:]
+    if hashlib.sha256(payload).hexdigest() != header.get("sha256"):
+        raise ModelError(f"{path} is corrupt (checksum mismatch); {hint}")
+    return header, payload
+
+
+def load_model(path: Path | None = None) -> Model:
+    """The packaged model, or the one at ``path``; ``ModelError`` if missing or incompatible."""
+    return _load_default() if path is None else _load(Path(path))
+
+
+@functools.cache
+def _load_default() -> Model:
+    return _load(MODEL_PATH)
+
+
+def _load(path: Path) -> Model:
+    header, payload = read_header(path)
+    try:
+        pipeline = pickle.loads(zlib.decompress(payload))
+        union, clf = pipeline.named_steps["features"], pipeline.named_steps["clf"]
+        cues = cue_table([str(n) for n in union.get_feature_names_out()])
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure means an unusable file
+        raise ModelError(f"cannot load classifier model {path}: {exc}; run `presswatch train`") from exc
+    coef = np.asarray(clf.coef_, dtype=np.float64)
+    direction = coef - coef.mean(axis=0, keepdims=True) if coef.shape[0] > 1 else np.vstack([-coef, coef])
+    return Model(pipeline=pipeline, header=header, cues=cues, direction=direction)
+
+
+def classify_paragraphs(items: Sequence[ParagraphInput], model: Model | None = None) -> list[Classification]:
+    """One ``Classification`` per item, in input order; all items go through one transform."""
+    if not items:
+        return []
+    model = model or load_model()
+    x = model.features([(item.text, item.heading) for item in items]).tocsr()
+    proba = model.pipeline.named_steps["clf"].predict_proba(x)
+    best = proba.argmax(axis=1)
+    labels = model.labels
+    out = []
+    for i, item in enumerate(items):
+        k = int(best[i])
+        lo, hi = x.indptr[i], x.indptr[i + 1]
+        weights = x.data[lo:hi] * model.direction[k, x.indices[lo:hi]]
+        cues = _cues(item.text, x.indices[lo:hi], weights, model.cues)
+        out.append(Classification(paragraph_id=item.id, label=labels[k], score=round(float(proba[i, k]), 4), cues=cues))
+    return out
+
+
+def classify_article(article: Article, model: Model | None = None) -> tuple[Classification, ...]:
+    items = [ParagraphInput(p.id, p.text, s.heading) for s in article.sections for p in s.paragraphs]
+    return tuple(classify_paragraphs(items, model))
+
+
+def label_sections(article: Article, classifications: Iterable[Classification]) -> tuple[SectionLabel, ...]:
+    """Per section: its label from its paragraphs (``mixed`` if it has both kinds) and a mean score."""
+    by_id = {c.paragraph_id: c for c in classifications}
+    out = []
+    for section in article.sections:
+        found = [by_id[p.id] for p in section.paragraphs if p.id in by_id]
+        wins = [c.paragraph_id for c in found if c.label == "success"]
+        fixes = [c.paragraph_id for c in found if c.label == "improvement"]
+        label = "mixed" if wins and fixes else "success" if wins else "improvement" if fixes else "context"
+        scored = [c.score for c in found if label == "context" or c.label != "context"]
+        score = round(sum(scored) / len(scored), 4) if scored else 0.0
+        out.append(SectionLabel(section.heading, label, score, tuple(wins), tuple(fixes)))
+    return tuple(out)
+
+
+def cue_table(names: Sequence[str]) -> tuple[tuple[str, Any], ...]:
+    """For each feature: how to show it as a cue ("words" tokens, "char" gram, "title" text, or "skip")."""
+    stop = load_cues().stopwords
+    table: list[tuple[str, Any]] = []
+    for full in names:
+        block, _, name = full.partition("__")
+        if "<" in name or block not in ("words", "focus", "heading", "chars"):
+            table.append(("skip", None))
+        elif block == "chars":
+            table.append(("char", name) if len(name.strip()) >= 3 else ("skip", None))
+        elif block == "heading":
+            word = name.removeprefix("h:")
+            table.append(("skip", None) if word in stop else ("title", f"titre: {word}"))
+        else:
+            words = tuple(name.removeprefix("f:").removeprefix("neg:").split(" "))
+            table.append(("skip", None) if all(w in stop for w in words) else ("words", words))
+    return tuple(table)
+
+
+def _spans(text: str) -> list[tuple[str, int, int]]:
+    folded = text.translate(_FOLD)
+    lowered = folded.casefold()
+    exact = len(lowered) == len(folded)
+    spans = []
+    for m in _TOKEN.finditer(lowered if exact else folded):
+        token = m.group() if exact else unicodedata.normalize("NFKC", m.group()).casefold()
+        spans.append((NUMBER if _DIGIT.search(token) else token, m.start(), m.end()))
+    return spans
+
+
+def _surface(words: Sequence[str], spans: Sequence[tuple[str, int, int]], text: str) -> str | None:
+    n = len(words)
+    for i in range(len(spans) - n + 1):
+        if spans[i][0] == words[0] and all(spans[i + j][0] == words[j] for j in range(1, n)):
+            return text[spans[i][1]:spans[i + n - 1][2]]
+    return None
+
+
+def _word_with(gram: str, spans: Sequence[tuple[str, int, int]], text: str) -> str | None:
+    core = gram.strip()
+    for token, start, end in spans:
+        if core in token and gram in f" {token} ":
+            return text[start:end]
+    return None
+
+
+def _cues(text: str, indices: np.ndarray, weights: np.ndarray, table: Sequence[tuple[str, Any]]) -> tuple[str, ...]:
+    top = np.argpartition(-weights, min(48, len(weights) - 1))[:48] if len(weights) > 48 else np.arange(len(weights))
+    top = top[np.argsort(-weights[top], kind="stable")]
+    spans = _spans(text)
+    chosen: list[str] = []
+    grams: list[str] = []
+    for j in top:
+        if weights[j] <= 0 or len(chosen) == MAX_CUES:
+            break
+        kind, value = table[indices[j]]
+        if kind == "char":
+            grams.append(value)
+        elif kind != "skip":
+            _add(chosen, value if kind == "title" else _surface(value, spans, text))
+    for gram in grams:
+        if len(chosen) >= 3:
+            break
+        _add(chosen, _word_with(gram, spans, text))
+    return tuple(chosen)
+
+
+def _add(chosen: list[str], cue: str | None) -> None:
+    if cue and len(chosen) < MAX_CUES:
+        low = cue.casefold()
+        if not any(low in c.casefold() or c.casefold() in low for c in chosen):
+            chosen.append(cue)
+
+
+def train_model(corpus_dir: Path | None = None, out_dir: Path | None = None, *, seed: int = 0) -> ModelCard:
+    """Train on ``train-*.jsonl``, evaluate on ``dev.jsonl``, write the model and its card."""
+    from presswatch.training import train_and_write
+
+    return train_and_write(corpus_dir, out_dir, seed=seed)
+
+
+__all__ = [
+    "LABELS", "Model", "ParagraphInput", "SectionLabel", "classify_article", "classify_paragraphs",
+    "label_sections", "load_model", "train_model",
+]

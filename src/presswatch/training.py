@@ -1,0 +1,201 @@
+"""Train the paragraph classifier: cross-validated choice of settings, model file and card.
+
+Reproducible: rows are deduplicated and sorted, folds and solvers are seeded, so the same
+corpus and seed give the same model. ``dev.jsonl`` is only ever used for the final report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import statistics
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import sklearn
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+from presswatch.classify import MODEL_DIR, MODEL_PATH, _load, write_model
+from presswatch.errors import ModelError
+from presswatch.evaluation import CORPUS_DIR, Example, evaluate_model, evaluate_predictions, lexicon_baseline, read_corpus
+from presswatch.features import CharGrams, HandFeatures, Prepare, focus_grams, heading_grams, prepare, word_grams
+from presswatch.models import LABELS, normalise_text
+
+GRID = {"C": (1.0, 3.0, 10.0, 30.0), "heading": (0.3, 0.7), "focus": (0.5, 1.0)}
+FIXED = {"chars": 1.0, "words": 1.0, "hand": 0.5, "char_range": (2, 5), "max_iter": 3000}
+
+
+@dataclass(frozen=True, slots=True)
+class ModelCard:
+    created: str
+    data_hash: str
+    sklearn: str
+    train_sizes: dict[str, int]
+    dev_sizes: dict[str, int]
+    dropped_as_in_dev: int
+    hyperparameters: dict[str, Any]
+    cv_macro_f1: float
+    cv_macro_f1_std: float
+    cv_folds: int
+    dev: dict[str, Any] | None = None
+    baselines: dict[str, dict[str, Any]] = field(default_factory=dict)
+    model_file: str = ""
+    model_bytes: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_markdown(self) -> str:
+        h = self.hyperparameters
+        lines = [
+            "# presswatch paragraph classifier", "",
+            f"Created {self.created} with scikit-learn {self.sklearn}; training data hash `{self.data_hash[:16]}`.", "",
+            "Labels: success (achievement, adoption, progress), improvement (problem, delay, failure, criticism,"
+            " risk, remaining work), context (background, announcement, description, intentions).", "",
+            "## Model",
+            "Logistic regression (multinomial, L2) over TF-IDF blocks: word 1-2-grams with negation-scope"
+            f" tokens, character {h['char_range'][0]}-{h['char_range'][1]}-grams within words, words of the clause after a"
+            " contrast or concession (focus), heading words, and hand features (negation, pending, contrast,"
+            " hedges, intentions, figures, quotes, cue-word counts). Scores are the model's probabilities.", "",
+            "Hyper-parameters (chosen by stratified cross-validation on the training rows only): "
+            + ", ".join(f"{k}={v}" for k, v in sorted(h.items())), "",
+            "## Data",
+            f"Training rows per label: {self.train_sizes} (rows also in dev.jsonl dropped: {self.dropped_as_in_dev}).",
+            f"Dev rows per label: {self.dev_sizes}.", "",
+            "## Results",
+            f"Cross-validation macro-F1 ({self.cv_folds} folds): {self.cv_macro_f1:.3f} ± {self.cv_macro_f1_std:.3f}", "",
+        ]
+        rows = ([("model", self.dev)] if self.dev else []) + list(self.baselines.items())
+        if rows:
+            lines += ["| dev set | accuracy | macro-F1 | " + " | ".join(f"F1 {label}" for label in LABELS) + " |",
+                      "|---|---|---|" + "---|" * len(LABELS)]
+            for name, rep in rows:
+                f1s = " | ".join(f"{rep['per_class'][label]['f1']:.3f}" for label in LABELS)
+                lines.append(f"| {name} | {rep['accuracy']:.3f} | {rep['macro_f1']:.3f} | {f1s} |")
+        if self.dev:
+            lines += ["", "Dev confusion (rows gold, columns predicted, order " + ", ".join(LABELS) + "):", ""]
+            lines += ["    " + " ".join(f"{v:>4}" for v in row) for row in self.dev["confusion"]["rows_gold_cols_predicted"]]
+            lines += ["", "Per class on dev: " + "; ".join(
+                f"{label} P={v['precision']:.3f} R={v['recall']:.3f} F1={v['f1']:.3f}" for label, v in self.dev["per_class"].items())]
+        lines += ["", f"Model file: {self.model_file} ({self.model_bytes / 1e6:.1f} MB).", ""]
+        return "\n".join(lines)
+
+
+def build_pipeline(params: dict[str, Any], *, min_df: int = 2, seed: int = 0) -> Pipeline:
+    blocks = [
+        ("words", TfidfVectorizer(analyzer=word_grams, min_df=min_df, sublinear_tf=True)),
+        ("chars", CharGrams(ngram_range=tuple(params["char_range"]), min_df=min_df + 1)),
+        ("focus", TfidfVectorizer(analyzer=focus_grams, min_df=min_df, sublinear_tf=True)),
+        ("heading", TfidfVectorizer(analyzer=heading_grams, min_df=min_df, sublinear_tf=True)),
+        ("hand", HandFeatures()),
+    ]
+    weights = {name: float(params[name]) for name, _ in blocks}
+    clf = LogisticRegression(C=params["C"], max_iter=params["max_iter"], random_state=seed)
+    return Pipeline([("prep", Prepare()), ("features", FeatureUnion(blocks, transformer_weights=weights)), ("clf", clf)])
+
+
+def cross_validate(examples: Sequence[Example], *, seed: int = 0, min_df: int = 2) -> tuple[dict[str, Any], float, float, int]:
+    """Grid search over GRID with stratified folds on training rows; returns best params, mean, std, folds."""
+    y = np.array([e.label for e in examples])
+    folds = max(2, min(5, min(Counter(y).values())))
+    docs = prepare((e.text, e.heading) for e in examples)
+    combos = [dict(zip(GRID, values)) | FIXED for values in itertools.product(*GRID.values())]
+    scores: dict[int, list[float]] = {i: [] for i in range(len(combos))}
+    for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y):
+        union = build_pipeline(combos[0], min_df=min_df).named_steps["features"]
+        fitted = {name: t.fit([docs[i] for i in train]) for name, t in union.transformer_list}
+        parts = {name: (t.transform([docs[i] for i in train]), t.transform([docs[i] for i in test])) for name, t in fitted.items()}
+        for c, params in enumerate(combos):
+            xs = [sp.hstack([parts[n][k] * float(params[n]) for n in parts], format="csr") for k in (0, 1)]
+            clf = LogisticRegression(C=params["C"], max_iter=params["max_iter"], random_state=seed).fit(xs[0], y[train])
+            scores[c].append(f1_score(y[test], clf.predict(xs[1]), average="macro"))
+    best = max(range(len(combos)), key=lambda c: (statistics.mean(scores[c]), -c))
+    return combos[best], statistics.mean(scores[best]), statistics.pstdev(scores[best]), folds
+
+
+def plain_tfidf_baseline(train: Sequence[Example], rows: Sequence[Example], *, seed: int = 0) -> list[str]:
+    """Word 1-2-gram TF-IDF + logistic regression, C chosen by cross-validation on ``train``."""
+    y = [e.label for e in train]
+    best_c, best = 1.0, -1.0
+    folds = StratifiedKFold(max(2, min(5, min(Counter(y).values()))), shuffle=True, random_state=seed)
+    for c in GRID["C"]:
+        pipe = Pipeline([("tfidf", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)),
+                         ("clf", LogisticRegression(C=c, max_iter=3000, random_state=seed))])
+        score = statistics.mean(
+            f1_score([y[i] for i in te], pipe.fit([train[i].text for i in tr], [y[i] for i in tr]).predict(
+                [train[i].text for i in te]), average="macro")
+            for tr, te in folds.split(np.zeros(len(y)), y))
+        if score > best:
+            best_c, best = c, score
+    pipe = Pipeline([("tfidf", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)),
+                     ("clf", LogisticRegression(C=best_c, max_iter=3000, random_state=seed))])
+    return list(pipe.fit([e.text for e in train], y).predict([e.text for e in rows]))
+
+
+def data_hash(examples: Sequence[Example]) -> str:
+    blob = json.dumps([[e.text, e.label, e.heading] for e in examples], ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def load_training_rows(corpus_dir: Path) -> tuple[list[Example], list[Example], int]:
+    dev = read_corpus([corpus_dir / "dev.jsonl"]) if (corpus_dir / "dev.jsonl").exists() else []
+    held_out = {normalise_text(e.text) for e in dev}
+    seen: dict[str, Example] = {}
+    dropped = 0
+    for e in sorted(read_corpus(corpus_dir.glob("train-*.jsonl")), key=lambda e: (e.text, e.label, e.heading or "")):
+        key = normalise_text(e.text)
+        if key in held_out:
+            dropped += 1
+        elif key not in seen:
+            seen[key] = e
+    return sorted(seen.values(), key=lambda e: (e.text, e.label, e.heading or "")), dev, dropped
+
+
+def train_and_write(corpus_dir: Path | None = None, out_dir: Path | None = None, *, seed: int = 0) -> ModelCard:
+    corpus_dir = corpus_dir or CORPUS_DIR
+    out_dir = out_dir or MODEL_DIR
+    train, dev, dropped = load_training_rows(corpus_dir)
+    counts = Counter(e.label for e in train)
+    if len(train) < 6 or any(counts[label] < 2 for label in LABELS):
+        raise ModelError(f"not enough training rows in {corpus_dir}/train-*.jsonl: {dict(counts)}")
+    min_df = 2 if len(train) >= 200 else 1
+    params, cv_mean, cv_std, folds = cross_validate(train, seed=seed, min_df=min_df)
+    pipeline = build_pipeline(params, min_df=min_df, seed=seed)
+    pipeline.fit([(e.text, e.heading) for e in train], [e.label for e in train])
+    for _, block in pipeline.named_steps["features"].transformer_list:
+        if hasattr(block, "stop_words_"):
+            block.stop_words_ = None
+    digest = data_hash(train)
+    created = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    header = {"labels": list(pipeline.classes_), "data_hash": digest, "created": created, "hyperparameters": params}
+    path = write_model(pipeline, header, out_dir / MODEL_PATH.name)
+    dev_report, baselines = None, {}
+    if dev:
+        dev_report = evaluate_model(dev, _load(path)).to_dict()
+        gold = [e.label for e in dev]
+        baselines = {
+            "lexicon baseline": evaluate_predictions(gold, lexicon_baseline(dev)).to_dict(),
+            "plain TF-IDF baseline": evaluate_predictions(gold, plain_tfidf_baseline(train, dev, seed=seed)).to_dict(),
+        }
+    card = ModelCard(
+        created=created, data_hash=digest, sklearn=sklearn.__version__,
+        train_sizes={label: counts[label] for label in LABELS},
+        dev_sizes={label: sum(1 for e in dev if e.label == label) for label in LABELS},
+        dropped_as_in_dev=dropped, hyperparameters=params,
+        cv_macro_f1=round(cv_mean, 4), cv_macro_f1_std=round(cv_std, 4), cv_folds=folds,
+        dev=dev_report, baselines=baselines, model_file=path.name, model_bytes=path.stat().st_size,
+    )
+    (out_dir / "model_card.json").write_text(json.dumps(card.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out_dir / "MODEL_CARD.md").write_text(card.to_markdown(), encoding="utf-8")
+    return card
