@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections import Counter
 from collections.abc import Sequence
@@ -59,6 +60,7 @@ SCHEMA = "presswatch.digest/1"
 FORMATS = ("html", "md", "json")
 EXCERPT_CHARS = 300
 LINK_WORDS = 6
+_BLANK_LINES = re.compile(r"\n{3,}")
 _MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
            "septembre", "octobre", "novembre", "décembre")
 
@@ -232,7 +234,8 @@ def render_digest(
             continue
         try:
             template = _environment().get_template(f"digest.{fmt}.j2")
-            contents[fmt] = template.render(digest=digest, label=period_label(digest.period))
+            text = template.render(digest=digest, label=period_label(digest.period))
+            contents[fmt] = _BLANK_LINES.sub("\n\n", text) if fmt == "md" else text
         except jinja2.TemplateError as exc:
             raise RenderError(f"template digest.{fmt}.j2 failed: {exc}") from exc
     out_dir = Path(out_dir)
