@@ -215,20 +215,35 @@ def test_failures_are_resolved_by_a_later_success(store: Store) -> None:
     store.record_failure(Failure("hospitalia", URL, "fetch", "délai dépassé", SEEN + timedelta(hours=2)))
     store.record_failure(Failure("hospitalia", "https://ex.fr/autre", "extract", "page vide", SEEN))
     store.record_failure(Failure("hospitalia", "https://ex.fr/vieux", "extract", "page vide", SEEN - timedelta(days=30)))
+    store.record_failure(Failure("hospitalia", "https://ex.fr/apres", "read", "illisible", SEEN + timedelta(days=15)))
     failures = store.failures_in(week)
     assert [(f.uri, f.reason) for f in failures] == [
+        ("https://ex.fr/apres", "illisible"),
         ("https://ex.fr/autre", "page vide"),
         (URL, "délai dépassé"),
     ]
-    assert failures[1].at == SEEN + timedelta(hours=2)
+    assert failures[2].at == SEEN + timedelta(hours=2)
     article = make_article()
     store.save_article(article, labels_for(article), (), seen_at=SEEN + timedelta(days=1))
-    assert [f.uri for f in store.failures_in(week)] == ["https://ex.fr/autre"]
-    assert store.counts()["failures"] == 4  # kept, only marked resolved
-    assert store.counts()["open_failures"] == 2
+    assert [f.uri for f in store.failures_in(week)] == ["https://ex.fr/apres", "https://ex.fr/autre"]
+    assert store.counts()["failures"] == 5  # kept, only marked resolved
+    assert store.counts()["open_failures"] == 3
     assert store.resolve_failures("https://ex.fr/autre") == 1
     assert store.resolve_failures("https://ex.fr/autre") == 0
-    assert store.failures_in(week) == []
+    assert [f.uri for f in store.failures_in(week)] == ["https://ex.fr/apres"]
+    assert store.failures_in(Period.parse("2022-W41")) == []
+
+
+def test_a_recurring_failure_is_one_row_until_resolved(store: Store) -> None:
+    failure = Failure("fichiers", "/data/press/vide.txt", "extract", "document vide", SEEN)
+    store.record_failure(failure)
+    store.record_failure(replace(failure, at=SEEN + timedelta(days=7)))
+    assert store.counts()["failures"] == 1
+    [latest] = store.failures_in(Period.parse("2022-W39"))
+    assert latest.at == SEEN + timedelta(days=7)
+    store.resolve_failures(failure.uri, SEEN + timedelta(days=8))
+    store.record_failure(replace(failure, at=SEEN + timedelta(days=9)))  # broken again: a new row
+    assert (store.counts()["failures"], store.counts()["open_failures"]) == (2, 1)
 
 
 def test_a_failure_under_the_raw_uri_is_resolved_too(store: Store) -> None:

@@ -12,7 +12,8 @@ Schema (version 1, ``PRAGMA user_version``; ``_MIGRATIONS[i]`` upgrades version 
     paragraph_marks  paragraph_id, kind ('duplicate' | 'figure_update' | 'reported'), other_id,
                      similarity, at, detail; idempotent
     stories          article_id -> story_id, canonical_id
-    failures         source, uri, stage, reason, at, resolved_at
+    failures         source, uri, stage, reason, first and last time (at, last_at), attempts,
+                     resolved_at; one open row per (source, uri, stage, reason)
     runs             started, finished, stats
     fetch_state      url -> etag, last_modified, content_hash, status, fetched_at
 
@@ -96,10 +97,11 @@ CREATE TABLE stories (
 CREATE INDEX stories_story ON stories(story_id);
 CREATE TABLE failures (
     id INTEGER PRIMARY KEY, source TEXT NOT NULL, uri TEXT NOT NULL, stage TEXT NOT NULL,
-    reason TEXT NOT NULL, at TEXT NOT NULL, resolved_at TEXT
+    reason TEXT NOT NULL, at TEXT NOT NULL, last_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 1, resolved_at TEXT
 );
+CREATE UNIQUE INDEX failures_open ON failures(source, uri, stage, reason) WHERE resolved_at IS NULL;
 CREATE INDEX failures_uri ON failures(uri) WHERE resolved_at IS NULL;
-CREATE INDEX failures_at ON failures(at);
 CREATE TABLE runs (id INTEGER PRIMARY KEY, started TEXT NOT NULL, finished TEXT, stats TEXT);
 CREATE TABLE fetch_state (
     url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, content_hash TEXT, status INTEGER,
@@ -334,10 +336,13 @@ class Store:
         )
 
     def record_failure(self, failure: Failure) -> None:
+        """Record a failure; the same open failure again only moves its last time and count."""
         with self._write() as conn:
             conn.execute(
-                "INSERT INTO failures (source, uri, stage, reason, at) VALUES (?,?,?,?,?)",
-                (failure.source, failure.uri, failure.stage, failure.reason, _iso(failure.at)),
+                "INSERT INTO failures (source, uri, stage, reason, at, last_at) VALUES (?,?,?,?,?,?)"
+                " ON CONFLICT (source, uri, stage, reason) WHERE resolved_at IS NULL DO UPDATE SET"
+                " last_at = max(last_at, excluded.last_at), attempts = attempts + 1",
+                (failure.source, failure.uri, failure.stage, failure.reason, _iso(failure.at), _iso(failure.at)),
             )
 
     def resolve_failures(self, uri: str, at: datetime | None = None) -> int:
@@ -350,12 +355,17 @@ class Store:
             return cursor.rowcount
 
     def failures_in(self, period: Period) -> list[Failure]:
-        """Failures recorded during ``period`` and still unresolved, latest per (source, uri, stage)."""
+        """Failures still open whose last occurrence is on or after the period's start.
+
+        A failure that recurs, or happened after the period (e.g. during the run that builds
+        the digest), is shown; one last seen before the period was shown in earlier digests.
+        One row per (source, uri, stage): the latest; ``at`` is its last occurrence.
+        """
         rows = self._read(
-            "SELECT source, uri, stage, reason, max(at) AS at FROM failures"
-            " WHERE resolved_at IS NULL AND substr(at, 1, 10) >= ? AND substr(at, 1, 10) < ?"
+            "SELECT source, uri, stage, reason, max(last_at) AS at FROM failures"
+            " WHERE resolved_at IS NULL AND substr(last_at, 1, 10) >= ?"
             " GROUP BY source, uri, stage ORDER BY source, uri, stage",
-            (period.start.isoformat(), period.end.isoformat()),
+            (period.start.isoformat(),),
         )
         return [
             Failure(r["source"], r["uri"], r["stage"], r["reason"], datetime.fromisoformat(r["at"]))
