@@ -41,6 +41,12 @@ def test_folder_is_walked_recursively_sorted_skipping_hidden_and_sidecar(tmp_pat
     assert docs[1].meta == {"title": "Titre"}
 
 
+def test_single_file_of_unsupported_type_raises_source_error(tmp_path):
+    file = _write(tmp_path / "notes.md", TEXT)
+    with pytest.raises(SourceError, match=r"^unsupported file type \.md: "):
+        list(read_local(file, "local"))
+
+
 def test_single_file_is_read(tmp_path):
     file = _write(tmp_path / "seul.txt", TEXT)
     (doc,) = read_local(file, "local")

@@ -51,6 +51,8 @@ def read_local(path: Path, source: str) -> Iterator[RawDocument | Failure]:
     path = Path(path)
     if not path.exists():
         raise SourceError(f"no such file or directory: {path}")
+    if path.is_file() and path.suffix.lower() not in SUFFIXES:
+        raise SourceError(f"unsupported file type {path.suffix or '(none)'}: {path} (use {', '.join(SUFFIXES)})")
     files = [path] if path.is_file() else _walk(path)
     sidecars: dict[Path, Mapping[str, Mapping[str, str]]] = {}
     for file in files:
