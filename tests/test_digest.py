@@ -206,7 +206,7 @@ def test_render_html_has_the_sections_counts_and_source_links(store: Store, tmp_
     assert "@media print" in soup.style.string
     assert soup.find_all(["script", "link", "img", "iframe"]) == []
     assert soup.h1.get_text(strip=True) == "Le numérique en santé dans la presse"
-    assert "semaine 38 de 2022 (du 19 au 25 septembre 2022)" in soup.find(class_="period").get_text()
+    assert soup.find(class_="period").get_text() == "Semaine 38 de 2022 (du 19 au 25 septembre 2022)"
     assert [h.get_text(strip=True) for h in soup.find_all("h2")] == [
         "Ce qui a avancé", "Ce qui reste à améliorer", "Par programme", "Articles de la période",
         "Qualité des données"]
@@ -293,7 +293,7 @@ def test_an_empty_period_renders(tmp_path: Path) -> None:
     html, md = render_digest(digest, tmp_path, ["html", "md"])
     soup = BeautifulSoup(html.read_text(encoding="utf-8"), "lxml")
     assert soup.find(id="succes").find(class_="empty").get_text() == "Aucune avancée relevée dans la presse de la période."
-    assert "Revue de février 2022" in md.read_text(encoding="utf-8")
+    assert md.read_text(encoding="utf-8").splitlines()[2] == "Février 2022"
 
 
 def test_writes_are_atomic(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -297,8 +297,14 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(fr_date=french_date, score=_score, md=_markdown_text, mdurl=_markdown_url)
+    env.filters.update(
+        fr_date=french_date, score=_score, md=_markdown_text, mdurl=_markdown_url, ucfirst=_ucfirst
+    )
     return env
+
+
+def _ucfirst(value: str) -> str:
+    return value[:1].upper() + value[1:]
 
 
 def _score(value: float) -> str:
