@@ -1,0 +1,148 @@
+"""The flows end to end under a real Prefect API (test harness), a real SQLite file and real templates."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from presswatch.models import Period
+from presswatch.store import open_store
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "samples" / "articles"
+
+pytestmark = pytest.mark.usefixtures("prefect_api")
+
+
+def write_config(tmp_path: Path, articles: Path) -> Path:
+    config = tmp_path / "presswatch.toml"
+    config.write_text(
+        f"""
+[presswatch]
+work_dir = "{tmp_path / 'state'}"
+reports_dir = "{tmp_path / 'reports'}"
+
+[[sources]]
+name = "local"
+kind = "folder"
+path = "{articles}"
+""",
+        encoding="utf-8",
+    )
+    return config
+
+
+def seed_body(seed: Path) -> list[str]:
+    """The seed's distinct body paragraphs in source order, read from the file itself."""
+    seen: list[str] = []
+    for line in seed.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if len(line.split()) < 30 or line.endswith("©DR") or line in seen:
+            continue
+        seen.append(line)
+    return seen
+
+
+def test_seed_through_the_ingest_flow(tmp_path, seed_path):
+    from presswatch_flows.ingest import ingest
+
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    shutil.copy(seed_path, folder / seed_path.name)
+    config = write_config(tmp_path, folder)
+
+    report = ingest(config_path=str(config))
+    assert report["new"] == 1 and report["failed"] == 0
+
+    with open_store(tmp_path / "state" / "presswatch.db") as store:
+        (stored,) = store.articles_in(Period.containing("month", datetime.now(timezone.utc).date()))
+    art = stored.article
+    body = [p.text for p in art.paragraphs]
+    assert body == seed_body(seed_path)
+    assert len(body) == 7
+    assert [s.heading for s in art.sections if s.heading] == [
+        "Des actions marquées par la crise sanitaire",
+        "Plusieurs succès…",
+        "… et d’autres points à approfondir",
+    ]
+    assert not any("©DR" in t or t.startswith("Article publié") for t in body)
+    reasons = [r.reason for r in art.removals]
+    assert reasons.count("duplicate") == 3
+    boilerplate = [r.text for r in art.removals if r.reason.startswith("boilerplate")]
+    assert sum(t.startswith("Article publié") for t in boilerplate) == 2
+    assert any(t.endswith("©DR") for t in boilerplate)
+    assert art.language == "fr" and art.relevant is True
+
+    labels = {p.text[:40]: stored.classifications[p.id].label for p in art.paragraphs}
+    assert _label(labels, "Sur le banc des réussites") == "success"
+    assert _label(labels, "Mais si le lancement de Mon Espace Santé") == "improvement"
+    assert _label(labels, "« En matière de gouvernance") == "improvement"
+
+
+def _label(labels: dict[str, str], start: str) -> str:
+    (label,) = [v for k, v in labels.items() if k.startswith(start[:40])]
+    return label
+
+
+def test_monitor_on_samples_writes_digests_and_is_idempotent(tmp_path):
+    from presswatch_flows.monitor import monitor
+
+    config = write_config(tmp_path, SAMPLES)
+    result = monitor(config_path=str(config), all_periods=True)
+    paths = [Path(p) for p in result["paths"]]
+    assert paths and all(p.is_file() for p in paths)
+    weeks = {k for k in result["periods"] if "-W" in k}
+    months = set(result["periods"]) - weeks
+    assert len(weeks) >= 6 and len(months) >= 2
+    assert {p.suffix for p in paths} == {".html", ".md", ".json"}
+
+    db = tmp_path / "state" / "presswatch.db"
+    with open_store(db) as store:
+        before = store.counts()
+        month = max(months)
+        articles = store.articles_in(Period.parse(month))
+    in_digest = [a for a in articles if a.article.language == "fr" and a.article.relevant]
+
+    data = json.loads((tmp_path / "reports" / f"presswatch-{month}.json").read_text(encoding="utf-8"))
+    assert data["period"]["key"] == month
+    assert data["counts"]["articles"] == len(articles)
+    assert data["counts"]["relevant"] == len(in_digest)
+    labels = [c.label for a in in_digest for c in a.classifications.values()]
+    assert data["counts"]["successes"] <= labels.count("success")
+    assert all(item["label"] == "success" for item in data["successes"])
+    assert all(item["label"] == "improvement" for item in data["improvements"])
+    for item in data["successes"] + data["improvements"]:
+        assert item["url"].startswith("http") and item["paragraph_id"] and item["link"].startswith(item["url"])
+
+    everything = json.loads((tmp_path / "reports" / f"presswatch-{min(months)}.json").read_text(encoding="utf-8"))
+    all_json = [json.loads(p.read_text(encoding="utf-8")) for p in paths if p.suffix == ".json" and "-W" not in p.name]
+    failures = [f for d in all_json for f in d["quality"]["failures"]]
+    assert {Path(f["uri"]).name for f in failures} >= {"broken-empty.txt", "broken-page.html"}
+    assert sum(d["counts"]["non_french"] for d in all_json) >= 1
+    assert sum(d["counts"]["off_topic"] for d in all_json) >= 1
+    assert everything["counts"]["duplicates_removed"] >= 1
+
+    html = BeautifulSoup((tmp_path / "reports" / f"presswatch-{month}.html").read_text(encoding="utf-8"), "lxml")
+    assert html.html["lang"] == "fr"
+    headings = " ".join(h.get_text(" ", strip=True) for h in html.find_all(["h1", "h2"]))
+    for title in ("Ce qui a avancé", "Ce qui reste à améliorer", "Qualité des données"):
+        assert title in headings
+
+    again = monitor(config_path=str(config), all_periods=True)
+    assert again["ingest"]["new"] == 0 and again["ingest"]["revised"] == 0
+    with open_store(db) as store:
+        assert store.counts() == before
+
+
+def test_digest_flow_for_an_empty_period_still_writes_files(tmp_path):
+    from presswatch_flows.digest import digest
+
+    config = write_config(tmp_path, SAMPLES)
+    paths = digest("2030-W01", config_path=str(config))
+    data = json.loads(Path([p for p in paths if p.endswith(".json")][0]).read_text(encoding="utf-8"))
+    assert data["counts"]["articles"] == 0 and data["successes"] == []
