@@ -115,8 +115,9 @@ def fill(store: Store, *, mes_title: str = "Mon Espace Santé : douze millions d
     older = make_article("https://www.journal-hopitaux.fr/ancien", "Un article de la semaine précédente",
                          "Journal des hôpitaux", date(2022, 9, 18),
                          [(None, ["La e-CPS a été adoptée par de nombreux pharmaciens cet été."])])
-    for article in (english, offtopic, older):
-        store.save_article(article, (), (), seen_at=SEEN)
+    for article in (english, offtopic, older):  # labels that must never reach the digest
+        store.save_article(article, [Classification(article.paragraphs[0].id, "success", 0.99, ("now",))], (),
+                           seen_at=SEEN)
     store.record_failure(Failure("santé-rss", "https://www.sante-numerique.fr/flux", "fetch", "HTTP 503 <script>",
                                  datetime(2022, 9, 24, 3, 0, tzinfo=timezone.utc)))
 
@@ -148,6 +149,18 @@ def test_build_digest_keeps_french_relevant_statements_in_score_order(store: Sto
     assert todo.link == MES_URL + "#:~:text=Les%20m%C3%A9decins%20de%20ville%20restent%20peu"
     assert todo.excerpt.endswith("…") and len(todo.excerpt) <= 301
     assert MES_TODO.startswith(todo.excerpt[:-1])
+
+
+def test_an_article_of_unknown_language_is_not_french(tmp_path: Path) -> None:
+    url = "https://www.exemple.fr/sans-langue"
+    text = "Le dossier médical partagé progresse dans les Ehpad de la région."
+    article = make_article(url, "Sans langue détectée", "Exemple", date(2022, 9, 21), [(None, [text])], language=None)
+    with open_store(tmp_path / "db.sqlite") as store:
+        store.save_article(article, [label(url, text, "success", 0.9, "progresse")], (), seen_at=SEEN)
+        digest = build_digest(store, WEEK, now=NOW)
+    assert digest.successes == ()
+    assert [a.title for a in digest.quality.non_french] == ["Sans langue détectée"]
+    assert (digest.counts["articles"], digest.counts["french"], digest.counts["non_french"]) == (1, 0, 1)
 
 
 def test_programmes_articles_and_quality(store: Store) -> None:

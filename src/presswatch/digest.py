@@ -4,7 +4,9 @@ Only French (``language == 'fr'``) and relevant articles feed the statements. A 
 marked ``duplicate`` is left out. A paragraph already ``reported`` in the digest of an earlier
 period stays, with ``first_reported`` set; it is shown as "déjà signalé" and placed after the
 new statements of its section. Statements are sorted by score (highest first), then by date
-(most recent first). Files are named ``presswatch-<period key>.<html|md|json>``.
+(most recent first). A ``figure_update`` mark's ``detail`` (a short French phrase on the
+figure it updates) becomes the item's ``updates``; stories give ``also_in`` (the other outlets
+of the same story). Files are named ``presswatch-<period key>.<html|md|json>``.
 
 JSON digest, schema ``presswatch.digest/1`` (dates ISO 8601, ``end`` exclusive)::
 
