@@ -27,6 +27,7 @@ _FOLD_EXTRA = {
     "\u0153": "o", "\u0152": "O", "\u00e6": "a", "\u00c6": "A", "\u00df": "s",
 }
 _DEFINITION = re.compile(r"\{\{(\w+)\}\}")
+_PUNCT_SPACING = re.compile(r"\s*([\"'():;!?,.])\s*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +104,11 @@ def _strip_boilerplate(text: str, removals: list[Removal]) -> str:
     return "\n".join(kept)
 
 
+def _duplicate_key(text: str) -> str:
+    """normalise_text, also blind to the spacing around punctuation (« x » vs "x", a : b vs a: b)."""
+    return _PUNCT_SPACING.sub(r"\1", normalise_text(text))
+
+
 def _same(a: str, b: str) -> bool:
     def key(text: str) -> str:
         return normalise_text(text).rstrip(" .:!?…")
@@ -129,7 +135,7 @@ def clean_article(article: Article) -> Article:
             text = _strip_boilerplate(_tidy(paragraph.text), removals)
             if not text:
                 continue
-            key = normalise_text(text)
+            key = _duplicate_key(text)
             if key in kept_by_key:
                 removals.append(
                     Removal(text=text, reason="duplicate", kept_id=kept_by_key[key], similarity=1.0)
