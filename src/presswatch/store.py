@@ -558,8 +558,10 @@ def _assemble(
     for a in articles:
         rows = paras[a["id"]]
         sections: list[Section] = []
-        for index in dict.fromkeys(r["section"] for r in rows):
-            group = [r for r in rows if r["section"] == index]
+        groups: dict[int, list[sqlite3.Row]] = defaultdict(list)
+        for r in rows:
+            groups[r["section"]].append(r)
+        for group in groups.values():
             sections.append(
                 Section(group[0]["heading"], tuple(Paragraph(r["id"], r["text"], r["position"]) for r in group))
             )
@@ -572,16 +574,16 @@ def _assemble(
             relevant=None if a["relevant"] is None else bool(a["relevant"]),
             topics=tuple(json.loads(a["topics"])),
         )
-        ids = {p.id for p in article.paragraphs}
+        ids = list(dict.fromkeys(p.id for p in article.paragraphs))
         story_id, canonical_id = story.get(a["id"], (None, None))
         result.append(
             StoredArticle(
                 article=article, revision=a["revision"], day=date.fromisoformat(a["day"]),
                 first_seen=datetime.fromisoformat(a["first_seen"]),
                 last_seen=datetime.fromisoformat(a["last_seen"]),
-                classifications=MappingProxyType({k: v for k, v in label_of.items() if k in ids}),
-                facts=MappingProxyType({k: v for k, v in facts_of.items() if k in ids}),
-                marks=MappingProxyType({k: tuple(v) for k, v in marks_of.items() if k in ids}),
+                classifications=MappingProxyType({k: label_of[k] for k in ids if k in label_of}),
+                facts=MappingProxyType({k: facts_of[k] for k in ids if k in facts_of}),
+                marks=MappingProxyType({k: tuple(marks_of[k]) for k in ids if k in marks_of}),
                 story_id=story_id, canonical_id=canonical_id,
                 also_in=tuple(sorted(others[a["id"]] - {article.source})),
             )
