@@ -111,6 +111,8 @@ def test_seed_article_is_cleaned_to_seven_paragraphs_and_three_headings(seed_pat
         ("Mots-clés : DMP, INS, télésanté", "tags"),
         ("3 commentaires", "comments"),
         ("Vidéo", "media_label"),
+        ("Avec AFP.", "wire_credit"),
+        ("(avec Agence Presse Santé)", "wire_credit"),
     ],
 )
 def test_boilerplate_lines_are_removed_with_their_pattern_name(line: str, reason: str) -> None:
@@ -134,6 +136,8 @@ def test_boilerplate_lines_are_removed_with_their_pattern_name(line: str, reason
         "Accueil des patients, prise de rendez-vous et suivi : tout passe par l'application.",
         "Publicité mensongère : la CNIL sanctionne une plateforme de téléconsultation.",
         "Le ministre a été interrogé par Reuters sur le calendrier du déploiement.",
+        "Avec quel budget ?",
+        "Avec l'agence régionale, les hôpitaux ont signé une convention sur la télésanté.",
     ],
 )
 def test_real_paragraphs_that_mention_boilerplate_words_are_kept(text: str) -> None:
