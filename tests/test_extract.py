@@ -32,6 +32,7 @@ def test_seed_headings_and_body_lines_in_order():
     headings = {4, 8, 12}
     assert [p.text for p in article.paragraphs] == [l for i, l in enumerate(lines) if i not in headings]
     assert article.paragraphs[0].text.endswith("©DR")
+    assert article.title.startswith(lines[1][:40]) and "©" not in article.title
     assert [p.position for p in article.paragraphs] == list(range(13))
     assert article.url == SEED.resolve().as_uri()
     assert article.id == article_id(article.url)

@@ -25,7 +25,7 @@ from presswatch import htmlmeta
 from presswatch.encoding import decode_bytes
 from presswatch.errors import ExtractError
 from presswatch.models import Article, Paragraph, RawDocument, Section, article_id, paragraph_id
-from presswatch.textlines import first_sentence, is_heading, parse_front_matter, split_record_text
+from presswatch.textlines import first_sentence, has_credit, is_heading, parse_front_matter, split_record_text
 
 MAX_BYTES = 10 * 1024 * 1024
 RECORD_TYPE = "application/x-presswatch-record+json"
@@ -101,9 +101,10 @@ def _from_text(doc: RawDocument, lines: Iterable[str], meta: Mapping[str, str]) 
     if not body:
         raise ExtractError("empty document: no paragraph", url=doc.uri)
     url = meta.get("url") or _document_url(doc.uri)
+    lead = next((b.text for b in body if not has_credit(b.text)), body[0].text)
     return _article(
         url=url,
-        title=title or first_sentence(body[0].text),
+        title=title or first_sentence(lead),
         source=meta.get("source") or doc.source,
         published=htmlmeta.iso_date(meta.get("published")),
         date_source="meta" if htmlmeta.iso_date(meta.get("published")) else None,

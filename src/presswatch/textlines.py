@@ -39,7 +39,12 @@ def is_heading(line: str) -> bool:
         return False
     if line[0] in "-–—•*«\"" and not line.startswith(("…", "...")):
         return False
-    return not rules["credit"].search(line)
+    return not has_credit(line)
+
+
+def has_credit(line: str) -> bool:
+    """A photo credit ("©DR", "Crédit : ...") marks a caption line."""
+    return bool(text_rules()["credit"].search(line))
 
 
 def parse_front_matter(text: str) -> tuple[dict[str, str], str]:
