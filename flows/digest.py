@@ -10,15 +10,20 @@ import sys
 from prefect import flow, get_run_logger
 
 from presswatch.config import Config, resolve_config
+from presswatch.store import open_store
 from presswatch_flows.tasks import build_digest_for, render
 
 
 def render_periods(config: Config, periods: list[str], out_dir: str | None = None) -> list[str]:
-    """Build and render each period's digest; used by the digest and monitor flows."""
+    """Build, render and mark as reported each period's digest (digest and monitor flows)."""
     target = out_dir or str(config.reports_dir)
     paths: list[str] = []
     for period in periods:
-        paths += render(build_digest_for(str(config.database), period), target, config.formats)
+        built = build_digest_for(str(config.database), period)
+        paths += render(built, target, config.formats)
+        with open_store(config.database) as store:
+            shown = [item.paragraph_id for item in (*built.successes, *built.improvements)]
+            store.mark_reported(shown, built.period.key, built.period.start)
     return paths
 
 

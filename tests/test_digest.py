@@ -193,6 +193,24 @@ def test_already_reported_statements_are_flagged_and_placed_last(store: Store) -
     assert block.find(class_="badge").get_text(" ", strip=True) == "Déjà signalé le 12 septembre 2022"
 
 
+def test_a_duplicate_of_a_reported_paragraph_is_shown_as_already_reported(store: Store) -> None:
+    twin = "0123456789abcdef"  # the twin HDH_DUPLICATE is marked against in fill()
+    store.mark_reported([twin], "2022-W36", date(2022, 9, 5))
+    digest = build_digest(store, WEEK, now=NOW)
+    item = next(i for i in digest.successes if i.text == HDH_DUPLICATE)
+    assert item.first_reported == date(2022, 9, 5)
+    assert digest.counts["duplicates_removed"] == 1 and digest.counts["already_reported"] == 1
+
+
+def test_weekly_reports_do_not_count_as_repeats_in_a_monthly_digest(store: Store) -> None:
+    pid = paragraph_id(HDH_URL, HDH_SUCCESS)
+    store.mark_reported([pid], "2022-W35", date(2022, 8, 29))
+    month = build_digest(store, Period.parse("2022-09"), now=NOW)
+    assert next(i for i in month.successes if i.paragraph_id == pid).first_reported is None
+    week = build_digest(store, WEEK, now=NOW)
+    assert next(i for i in week.successes if i.paragraph_id == pid).first_reported == date(2022, 8, 29)
+
+
 def test_figure_update_marks_and_stories_reach_the_items(store: Store) -> None:
     pid = paragraph_id(MES_URL, MES_SUCCESS)
     store.mark_paragraph(pid, "figure_update", other_id="feedbeefcafe0000",

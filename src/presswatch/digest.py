@@ -1,8 +1,9 @@
 """The digest of a period: statements read from the store, rendered to HTML, Markdown and JSON.
 
 Only French (``language == 'fr'``) and relevant articles feed the statements. A paragraph
-marked ``duplicate`` is left out. A paragraph already ``reported`` in the digest of an earlier
-period stays, with ``first_reported`` set; it is shown as "déjà signalé" and placed after the
+marked ``duplicate`` is left out, unless its twin was already reported. A paragraph (or the
+twin of a paragraph) already ``reported`` in an earlier digest of the same series (weekly or
+monthly) stays, with ``first_reported`` set; it is shown as "déjà signalé" and placed after the
 new statements of its section. Statements are sorted by score (highest first), then by date
 (most recent first). A ``figure_update`` mark's ``detail`` (a short French phrase on the
 figure it updates) becomes the item's ``updates``; stories give ``also_in`` (the other outlets
@@ -70,7 +71,7 @@ _MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "ao
 def build_digest(store: Store, period: Period, *, now: datetime | None = None) -> Digest:
     """Read the period's articles from the store and turn them into a ``Digest``."""
     stored = store.articles_in(period)
-    reported = store.reported_before(period.start)
+    reported = store.reported_before(period.start, period.kind)
     failures = tuple(store.failures_in(period))
     french = [s for s in stored if s.article.language == "fr"]
     relevant = [s for s in french if s.article.relevant]
@@ -85,14 +86,16 @@ def build_digest(store: Store, period: Period, *, now: datetime | None = None) -
                     continue
                 seen.add(paragraph.id)
                 paragraphs += 1
-                kinds = {m.kind for m in entry.marks.get(paragraph.id, ())}
-                if "duplicate" in kinds:
+                marks = entry.marks.get(paragraph.id, ())
+                twin = next((m.other_id or "" for m in marks if m.kind == "duplicate"), None)
+                if twin is not None and twin not in reported:
                     corpus_duplicates += 1
                     continue
                 label = entry.classifications.get(paragraph.id)
                 if label is None:
                     continue
-                item = _item(entry, section.heading, paragraph.id, paragraph.text, reported)
+                first = reported.get(paragraph.id) or (reported[twin] if twin else None)
+                item = _item(entry, section.heading, paragraph.id, paragraph.text, first)
                 items[label.label].append(item)
                 mine.append(item)
         rows.append((entry, _article(entry, mine)))
@@ -136,7 +139,7 @@ def build_digest(store: Store, period: Period, *, now: datetime | None = None) -
 
 
 def _item(
-    entry: StoredArticle, heading: str | None, pid: str, text: str, reported: dict[str, date]
+    entry: StoredArticle, heading: str | None, pid: str, text: str, first_reported: date | None
 ) -> DigestItem:
     article, label = entry.article, entry.classifications[pid]
     facts = entry.facts.get(pid)
@@ -148,7 +151,7 @@ def _item(
         url=article.url, link=source_link(article.url, text),
         programmes=facts.programmes if facts else (), figures=facts.figures if facts else (),
         quotes=facts.quotes if facts else (), also_in=entry.also_in,
-        first_reported=reported.get(pid), updates=next((u for u in updates if u), None),
+        first_reported=first_reported, updates=next((u for u in updates if u), None),
     )
 
 

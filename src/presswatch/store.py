@@ -433,11 +433,16 @@ class Store:
                 rows,
             )
 
-    def reported_before(self, day: date) -> dict[str, date]:
-        """Paragraphs reported in a digest whose period started before ``day``, with the first day."""
+    def reported_before(self, day: date, kind: str | None = None) -> dict[str, date]:
+        """Paragraphs reported in a digest whose period started before ``day``, with the first day.
+
+        ``kind`` ('week' or 'month') keeps to one series: a monthly digest is not a repeat of
+        the weekly ones.
+        """
+        series = {"week": " AND detail LIKE '%-W%'", "month": " AND detail NOT LIKE '%-W%'"}.get(kind or "", "")
         rows = self._read(
             "SELECT paragraph_id, min(at) AS at FROM paragraph_marks"
-            " WHERE kind = 'reported' AND at < ? GROUP BY paragraph_id",
+            f" WHERE kind = 'reported' AND at < ?{series} GROUP BY paragraph_id",
             (day.isoformat(),),
         )
         return {r["paragraph_id"]: date.fromisoformat(r["at"][:10]) for r in rows}
