@@ -18,7 +18,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import soupsieve
 import trafilatura
+from bs4 import BeautifulSoup
 from lxml import etree, html as lxml_html
 
 from presswatch import htmlmeta
@@ -126,7 +128,8 @@ def _from_html(doc: RawDocument, text: str, meta: Mapping[str, str]) -> Article:
     title = meta.get("title") or found.title
     for caption in tree.xpath(_CAPTIONS):
         caption.drop_tree()
-    blocks = _trafilatura_blocks(tree) or _plain_blocks(tree)
+    selector = meta.get("selector")
+    blocks = _selected_blocks(tree, selector, doc.uri) if selector else _trafilatura_blocks(tree) or _plain_blocks(tree)
     if title:
         folded = htmlmeta.fold(title)
         blocks = [b for b in blocks if not (b.heading and htmlmeta.fold(b.text) == folded)]
@@ -203,6 +206,17 @@ def _collect(element: etree._Element, emit: Callable[[_Block], None]) -> None:
     text = _clean(" ".join(element.itertext()))
     if text:
         emit(_Block(text, tag == "head"))
+
+
+def _selected_blocks(tree: lxml_html.HtmlElement, selector: str, url: str) -> list[_Block]:
+    """The body a source's configured CSS selector points at (``selector`` in the source's options)."""
+    try:
+        found = BeautifulSoup(lxml_html.tostring(tree, encoding="unicode"), "lxml").select(selector)
+    except soupsieve.SelectorSyntaxError as exc:
+        raise ExtractError(f"bad CSS selector {selector!r}: {exc}", url=url) from exc
+    if not found:
+        raise ExtractError(f"CSS selector {selector!r} matched nothing", url=url)
+    return _plain_blocks(lxml_html.document_fromstring(f"<html><body>{''.join(map(str, found))}</body></html>"))
 
 
 def _plain_blocks(tree: lxml_html.HtmlElement) -> list[_Block]:
