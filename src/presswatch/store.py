@@ -388,9 +388,28 @@ class Store:
         rows = self._read("SELECT * FROM fetch_state WHERE url = ?", (url,))
         if not rows:
             return None
-        r = rows[0]
-        fetched = datetime.fromisoformat(r["fetched_at"]) if r["fetched_at"] else None
-        return FetchState(r["url"], r["etag"], r["last_modified"], r["content_hash"], r["status"], fetched)
+        return _fetch_state(rows[0])
+
+    def fetch_states(self, urls: Iterable[str] | None = None) -> dict[str, FetchState]:
+        """Stored fetch states by URL: of the given URLs, or all of them."""
+        if urls is None:
+            rows = self._read("SELECT * FROM fetch_state")
+        else:
+            wanted = sorted(set(urls))
+            rows = [r for i in range(0, len(wanted), 500) for r in self._read(
+                f"SELECT * FROM fetch_state WHERE url IN ({','.join('?' * len(wanted[i:i + 500]))})",
+                wanted[i:i + 500])]
+        return {r["url"]: _fetch_state(r) for r in rows}
+
+    def open_failures(self, source: str) -> list[Failure]:
+        """The failures of a source not resolved yet, oldest first."""
+        rows = self._read(
+            "SELECT source, uri, stage, reason, last_at FROM failures"
+            " WHERE source = ? AND resolved_at IS NULL ORDER BY at, id",
+            (source,),
+        )
+        return [Failure(r["source"], r["uri"], r["stage"], r["reason"], datetime.fromisoformat(r["last_at"]))
+                for r in rows]
 
     def set_fetch_state(
         self,
@@ -513,6 +532,11 @@ class Store:
             params,
         )
         return _assemble(articles, paragraphs, removals, labels, facts, marks, stories)
+
+
+def _fetch_state(r: sqlite3.Row) -> FetchState:
+    fetched = datetime.fromisoformat(r["fetched_at"]) if r["fetched_at"] else None
+    return FetchState(r["url"], r["etag"], r["last_modified"], r["content_hash"], r["status"], fetched)
 
 
 def _start(period: Period) -> date:
