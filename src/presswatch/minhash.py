@@ -1,0 +1,334 @@
+"""Vectorised shingling and MinHash for near-duplicate detection (used by ``dedup``).
+
+Texts of a batch are joined, NFKC-normalised, case- and accent-folded, then handled as one
+array of code points: words are runs of letters/digits, each hashed by a polynomial over its
+code points (prefix sums, 64-bit wrap-around), shingles are ``shingle`` consecutive words. All
+hashes come from fixed constants and blake2b-derived seeds: no Python ``hash()``, so results
+do not depend on PYTHONHASHSEED, the platform or the numpy version.
+
+MinHash uses ``h_i(x) = a_i * x + b_i mod 2**32`` over 32-bit shingle hashes, computed as a
+(num_perm, shingles) matrix and reduced per text with ``np.minimum.reduceat``.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import tomllib
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+
+U64 = np.uint64
+_BASE = 0x100000001B3
+_TABLE_SIZE = 0x3000
+_MAX_REL = 63
+_MAX = np.uint32(0xFFFFFFFF)
+
+
+@dataclass(frozen=True, slots=True)
+class Shingled:
+    """Shingle and figure hashes of ``n`` texts, as ragged arrays (``offsets`` has n + 1 items)."""
+
+    shingles: np.ndarray
+    offsets: np.ndarray
+    figures: np.ndarray
+    figure_offsets: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def shingle_set(self, i: int) -> np.ndarray:
+        return self.shingles[self.offsets[i] : self.offsets[i + 1]]
+
+    def figure_tuple(self, i: int) -> tuple[int, ...]:
+        return tuple(sorted(self.figures[self.figure_offsets[i] : self.figure_offsets[i + 1]].tolist()))
+
+
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (sort-based: numpy's hash-based ``unique`` is slow on uint64)."""
+    values = np.sort(values)
+    if len(values) == 0:
+        return values
+    return values[np.concatenate([[True], values[1:] != values[:-1]])]
+
+
+def mix64(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser: a bijection on uint64 with good avalanche."""
+    x = x ^ (x >> U64(30))
+    x = x * U64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> U64(27))
+    x = x * U64(0x94D049BB133111EB)
+    return x ^ (x >> U64(31))
+
+
+@functools.cache
+def _fold_table() -> np.ndarray:
+    """Code point -> lower-case, accent-free code point; 0 for separators."""
+    fold = np.zeros(_TABLE_SIZE, dtype=np.uint32)
+    for c in range(1, _TABLE_SIZE):
+        ch = chr(c)
+        if ch.isalnum():
+            base = unicodedata.normalize("NFD", ch)[0]
+            fold[c] = ord(base.lower()[0]) if base.isalnum() else ord(ch.lower()[0])
+    return fold
+
+
+@functools.cache
+def _figure_words() -> np.ndarray:
+    text = resources.files("presswatch").joinpath("data/dedup/figures.toml").read_text("utf-8")
+    data = tomllib.loads(text)
+    words = [*data["number_words"], *data["months"]]
+    return sorted_unique(_word_hashes(words))
+
+
+def _word_hashes(words: Sequence[str]) -> np.ndarray:
+    out = np.empty(len(words), dtype=np.uint64)
+    for i, word in enumerate(words):
+        h = 0
+        for k, ch in enumerate(word):
+            h = (h + ord(ch) * pow(_BASE, min(k, _MAX_REL), 2**64)) % 2**64
+        out[i] = h
+    return mix64(out)
+
+
+@functools.cache
+def permutations(num_perm: int) -> tuple[np.ndarray, np.ndarray]:
+    """Fixed (a, b) coefficients of the ``num_perm`` hash functions, a odd."""
+    raw = [hashlib.blake2b(f"presswatch-minhash-{i}".encode(), digest_size=8).digest() for i in range(num_perm)]
+    values = np.frombuffer(b"".join(raw), dtype="<u4").reshape(num_perm, 2)
+    return (values[:, 0] | np.uint32(1)).copy(), values[:, 1].copy()
+
+
+@functools.cache
+def _powers() -> np.ndarray:
+    return np.array([pow(_BASE, k, 2**64) for k in range(_MAX_REL + 1)], dtype=U64)
+
+
+def shingle_texts(texts: Sequence[str], shingle: int = 3) -> Shingled:
+    """Shingle hashes (uint32, duplicates possible) and figure hashes of each text."""
+    n = len(texts)
+    big = "\x00".join(texts)
+    if big.count("\x00") != max(n - 1, 0):
+        big = "\x00".join(t.replace("\x00", " ") for t in texts)
+    if not unicodedata.is_normalized("NFC", big):
+        big = unicodedata.normalize("NFC", big)
+    cps = np.frombuffer(big.encode("utf-32-le", "replace"), dtype=np.uint32)
+    fold = _fold_table()
+    chars = fold[np.minimum(cps, _TABLE_SIZE - 1)]
+    wide = np.flatnonzero(cps >= _TABLE_SIZE - 1)
+    if len(wide):
+        chars[wide] = cps[wide]
+    is_tok = chars != 0
+    bounds = np.flatnonzero(cps == 0)
+    step = is_tok.view(np.int8)
+    edge = np.empty(len(chars) + 1, dtype=np.int8)
+    edge[0], edge[-1] = step[0] if len(step) else 0, -step[-1] if len(step) else 0
+    np.subtract(step[1:], step[:-1], out=edge[1:-1])
+    starts, ends = np.flatnonzero(edge == 1), np.flatnonzero(edge == -1)
+    run_start = np.zeros(len(chars), dtype=np.int64)
+    run_start[starts] = starts
+    rel = np.arange(len(chars), dtype=np.int64) - np.maximum.accumulate(run_start)
+    np.minimum(rel, _MAX_REL, out=rel)
+    prefix = np.zeros(len(chars) + 1, dtype=U64)
+    np.cumsum(chars * _powers()[rel], dtype=U64, out=prefix[1:])
+    tokens = mix64(prefix[ends] - prefix[starts])
+    para = np.searchsorted(bounds, starts)
+    counts = np.bincount(para, minlength=n)
+
+    non_digit = np.zeros(len(chars) + 1, dtype=np.int32)
+    np.cumsum(is_tok & ((chars < 48) | (chars > 57)), dtype=np.int32, out=non_digit[1:])
+    is_fig = (non_digit[ends] == non_digit[starts]) | np.isin(tokens, _figure_words())
+    fig_para = para[is_fig]
+    figures = (tokens[is_fig] >> U64(32)).astype(np.uint32)
+    fig_offsets = np.concatenate([[0], np.cumsum(np.bincount(fig_para, minlength=n))])
+
+    shingles, sh_para = _shingles(tokens, para, counts, shingle)
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(sh_para, minlength=n))])
+    return Shingled(shingles, offsets.astype(np.int64), figures, fig_offsets.astype(np.int64))
+
+
+def _shingles(tokens: np.ndarray, para: np.ndarray, counts: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    m = len(tokens) - k + 1
+    if m > 0:
+        h = tokens[:m].copy()
+        for j in range(1, k):
+            h = mix64(h * U64(0x9E3779B97F4A7C15) + tokens[j : j + m])
+        valid = para[:m] == para[k - 1 :]
+        h, sh_para = h[valid], para[:m][valid]
+    else:
+        h, sh_para = np.zeros(0, dtype=U64), np.zeros(0, dtype=np.int64)
+    short = np.flatnonzero((counts > 0) & (counts < k))
+    if len(short):
+        first = np.concatenate([[0], np.cumsum(counts)])[short]
+        extra = tokens[first].copy()
+        for j in range(1, k - 1):
+            more = counts[short] > j
+            extra[more] = mix64(extra[more] * U64(0x9E3779B97F4A7C15) + tokens[first[more] + j])
+        order = np.argsort(np.concatenate([sh_para, short]), kind="stable")
+        h = np.concatenate([h, extra])[order]
+        sh_para = np.concatenate([sh_para, short])[order]
+    return (h >> U64(32)).astype(np.uint32), sh_para
+
+
+def signatures(sh: Shingled, num_perm: int = 128, block: int = 4096) -> np.ndarray:
+    """MinHash signatures, shape (n, num_perm) uint32; a text without shingles gets all 2**32-1."""
+    a, b = permutations(num_perm)
+    n = len(sh)
+    out = np.full((num_perm, n), _MAX, dtype=np.uint32)
+    lengths = np.diff(sh.offsets)
+    nonempty = np.flatnonzero(lengths > 0)
+    ends = sh.offsets[nonempty + 1]
+    start = 0
+    while start < len(nonempty):
+        lo = sh.offsets[nonempty[start]]
+        stop = int(np.searchsorted(ends, lo + block, side="right"))
+        stop = max(stop, start + 1)
+        rows = nonempty[start:stop]
+        seg = sh.shingles[lo : sh.offsets[rows[-1] + 1]]
+        hashed = a[:, None] * seg[None, :]
+        hashed += b[:, None]
+        out[:, rows] = np.minimum.reduceat(hashed, sh.offsets[rows] - lo, axis=1)
+        start = stop
+    return np.ascontiguousarray(out.T)
+
+
+def band_keys(sig: np.ndarray, bands: int) -> np.ndarray:
+    """One uint64 key per (text, band); the band number is mixed in, so keys of bands differ."""
+    n, num_perm = sig.shape
+    rows = num_perm // bands
+    view = sig[:, : rows * bands].reshape(n, bands, rows).astype(U64)
+    key = np.broadcast_to(np.arange(bands, dtype=U64) * U64(0xD6E8FEB86659FD93), (n, bands)).copy()
+    for r in range(rows):
+        key = mix64(key * U64(0x9E3779B97F4A7C15) + view[:, :, r])
+    return key
+
+
+def estimate_jaccard(sigs: np.ndarray, left: np.ndarray, right: np.ndarray, block: int = 65536) -> np.ndarray:
+    out = np.empty(len(left), dtype=np.float64)
+    for i in range(0, len(left), block):
+        out[i : i + block] = (sigs[left[i : i + block]] == sigs[right[i : i + block]]).mean(axis=1)
+    return out
+
+
+def pair_overlap(
+    shingles: np.ndarray, offsets: np.ndarray, left: np.ndarray, right: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exact |A & B|, |A|, |B| over the distinct shingles of each (left[p], right[p]) pair."""
+    npairs = len(left)
+    sides = []
+    for rows in (left, right):
+        lengths = offsets[rows + 1] - offsets[rows]
+        pair = np.repeat(np.arange(npairs, dtype=U64), lengths)
+        starts = np.repeat(offsets[rows] - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+        values = shingles[starts + np.arange(len(pair))].astype(U64)
+        sides.append(sorted_unique((pair << U64(32)) | values))
+    size = [np.bincount((s >> U64(32)).astype(np.int64), minlength=npairs) for s in sides]
+    both = np.concatenate(sides)
+    both.sort()
+    same = both[1:][both[1:] == both[:-1]]
+    inter = np.bincount((same >> U64(32)).astype(np.int64), minlength=npairs)
+    return inter, size[0], size[1]
+
+
+def distinct_counts(sh: Shingled) -> np.ndarray:
+    n = len(sh)
+    para = np.repeat(np.arange(n, dtype=U64), np.diff(sh.offsets))
+    keys = sorted_unique((para << U64(32)) | sh.shingles.astype(U64))
+    return np.bincount((keys >> U64(32)).astype(np.int64), minlength=n)
+
+
+def colliding_pairs(keys: np.ndarray, cap: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (i, j), i < j, of rows sharing at least one band key (each row paired with at
+    most ``cap`` lower rows per band, so a huge bucket stays linear)."""
+    n, bands = keys.shape
+    found = []
+    for band in range(bands):
+        order = np.argsort(keys[:, band], kind="stable")
+        k = keys[order, band]
+        new_run = np.concatenate([[True], k[1:] != k[:-1]])
+        run_start = np.maximum.accumulate(np.where(new_run, np.arange(n), 0))
+        q = np.minimum(np.arange(n) - run_start, cap)
+        total = int(q.sum())
+        if total == 0:
+            continue
+        later = np.repeat(order, q)
+        first = np.repeat(np.arange(n) - q, q)
+        step = np.arange(total) - np.repeat(np.cumsum(q) - q, q)
+        earlier = order[first + step]
+        found.append(np.minimum(earlier, later).astype(np.int64) * n + np.maximum(earlier, later))
+    if not found:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    codes = sorted_unique(np.concatenate(found))
+    return codes // n, codes % n
+
+
+class Ragged:
+    """A growable ragged array of uint32 rows (amortised doubling, no per-row objects)."""
+
+    def __init__(self, values: np.ndarray | None = None, offsets: np.ndarray | None = None) -> None:
+        self.values = np.zeros(1024, dtype=np.uint32) if values is None else values
+        self.offsets = np.zeros(1, dtype=np.int64) if offsets is None else offsets
+        self.size = int(self.offsets[-1])
+        self.rows = len(self.offsets) - 1
+
+    def extend(self, values: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> None:
+        lengths = offsets[rows + 1] - offsets[rows]
+        take = np.repeat(offsets[rows] - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+        chunk = values[take + np.arange(int(lengths.sum()))]
+        while self.size + len(chunk) > len(self.values):
+            self.values = np.concatenate([self.values, np.zeros_like(self.values)])
+        self.values[self.size : self.size + len(chunk)] = chunk
+        self.offsets = np.concatenate([self.offsets, self.size + np.cumsum(lengths)])
+        self.size += len(chunk)
+        self.rows += len(rows)
+
+    def trimmed(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.values[: self.size], self.offsets
+
+    def row(self, i: int) -> np.ndarray:
+        return self.values[self.offsets[i] : self.offsets[i + 1]]
+
+
+class BandTable:
+    """Band keys of indexed rows as a few sorted uint64 runs (high 32 bits: key, low: row)."""
+
+    def __init__(self) -> None:
+        self.runs: list[np.ndarray] = []
+
+    def add(self, keys: np.ndarray, rows: np.ndarray) -> None:
+        packed = ((keys >> U64(32)) << U64(32)) | np.repeat(rows.astype(U64), keys.shape[1])
+        self.runs.append(np.sort(packed.ravel()))
+        while len(self.runs) >= 2 and len(self.runs[-2]) <= 2 * len(self.runs[-1]):
+            last = self.runs.pop()
+            self.runs[-1] = np.sort(np.concatenate([self.runs[-1], last]), kind="stable")
+
+    def query(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(query row, indexed row) pairs, distinct, for rows of ``keys`` sharing a band key."""
+        high = (keys >> U64(32)).ravel() << U64(32)
+        qrow = np.repeat(np.arange(keys.shape[0], dtype=np.int64), keys.shape[1])
+        found = []
+        for run in self.runs:
+            lo = np.searchsorted(run, high)
+            hi = np.searchsorted(run, high | U64(0xFFFFFFFF), side="right")
+            count = hi - lo
+            hit = np.flatnonzero(count)
+            if len(hit) == 0:
+                continue
+            c = count[hit]
+            pos = np.repeat(lo[hit] - np.concatenate([[0], np.cumsum(c)[:-1]]), c) + np.arange(int(c.sum()))
+            rows = (run[pos] & U64(0xFFFFFFFF)).astype(np.int64)
+            found.append(np.repeat(qrow[hit], c) * (1 << 32) + rows)
+        if not found:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty
+        codes = sorted_unique(np.concatenate(found))
+        return codes >> 32, codes & 0xFFFFFFFF
+
+    @property
+    def nbytes(self) -> int:
+        return sum(r.nbytes for r in self.runs)
