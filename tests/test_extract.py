@@ -200,3 +200,31 @@ def test_main_text_keeps_headings_on_their_own_lines():
     assert "Des hôpitaux inégalement prêts" in lines
     assert lines.index("Un financement conditionné à l'usage") < lines.index("Des hôpitaux inégalement prêts")
     assert "cookies" not in text and "Mentions légales" not in text
+
+
+def test_extract_article_and_main_text_share_one_engine():
+    html = (FIXTURES / "article_fr.html").read_text(encoding="utf-8")
+    article = extract_article(RawDocument("https://www.journal-esante.example/a", html.encode("utf-8"), "web", "text/html"))
+    lines = main_text(html).splitlines()
+    assert lines[0] == article.title
+    lines = lines[1:]
+    headings = [s.heading for s in article.sections if s.heading]
+    assert [line for line in lines if line not in headings] == [p.text for p in article.paragraphs]
+    assert [line for line in lines if line in headings] == headings
+
+
+def test_main_text_body_with_inline_markup_and_short_page_fallback():
+    html = (
+        "<html><head><title>DMP</title></head><body><nav><a href='/'>Accueil</a> <a href='/s'>Santé</a></nav>"
+        "<article><h1>Le DMP progresse</h1>"
+        "<p>Le <b>dossier médical partagé</b> est désormais alimenté par <a href='/h'>les hôpitaux</a> de la région.</p>"
+        "<h2>Les pharmaciens suivent</h2>"
+        "<p>Les officines consultent le dossier avant chaque délivrance sensible, selon l’Assurance maladie.</p>"
+        "</article><footer><p>Mentions légales et politique de cookies du site.</p></footer></body></html>"
+    )
+    assert main_text(html).splitlines() == [
+        "Le DMP progresse",
+        "Le dossier médical partagé est désormais alimenté par les hôpitaux de la région.",
+        "Les pharmaciens suivent",
+        "Les officines consultent le dossier avant chaque délivrance sensible, selon l’Assurance maladie.",
+    ]

@@ -181,14 +181,11 @@ def _trafilatura_blocks(tree: lxml_html.HtmlElement) -> list[_Block]:
 
 
 def _bare(tree: lxml_html.HtmlElement, options: Mapping[str, Any]) -> Any:
+    """trafilatura on the serialised page, so it parses it itself exactly as ``main_text`` does."""
     try:
-        return trafilatura.bare_extraction(_copy(tree), with_metadata=False, **options)
+        return trafilatura.bare_extraction(lxml_html.tostring(tree, encoding="unicode"), with_metadata=False, **options)
     except (ValueError, TypeError, etree.LxmlError):
         return None
-
-
-def _copy(tree: lxml_html.HtmlElement) -> lxml_html.HtmlElement:
-    return lxml_html.document_fromstring(lxml_html.tostring(tree, encoding="unicode"))
 
 
 def _collect(element: etree._Element, emit: Callable[[_Block], None]) -> None:
