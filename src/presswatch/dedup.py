@@ -259,3 +259,185 @@ def _decode_key(value: object) -> object:
 def find_duplicates(records: Iterable[ParagraphRecord], **params: object) -> list[DuplicateMatch]:
     """Batch decision over all records, in ``(order_key, id)`` order; input order is irrelevant."""
     return DedupIndex(**params).add(list(records))  # type: ignore[arg-type]
+
+
+def iter_matches(lines: Iterable[tuple[str, str]], *, chunk: int = _CHUNK, **params: object) -> Iterator[DuplicateMatch]:
+    """Stream ``(id, text)`` pairs; yield one match per line, in input order.
+
+    Here the kept twin is the first similar line *seen in the input*. Only kept lines are
+    remembered, as band keys, a 16-bit MinHash sketch, a shingle count and figure hashes (no
+    text): memory grows linearly, ~0.6 kB per kept line. Pairs within one chunk are verified
+    exactly; a pair with an earlier chunk is judged on the sketch (estimated Jaccard)."""
+    p = Params(**params)  # type: ignore[arg-type]
+    table, figs = mh.BandTable(), mh.Ragged()
+    sketch = np.zeros((1024, p.num_perm), dtype=np.uint16)
+    sizes = np.zeros(1024, dtype=np.int64)
+    ids: list[str] = []
+    batch: list[tuple[str, str]] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) == chunk:
+            sketch, sizes = _grow(sketch, len(ids) + chunk), _grow(sizes, len(ids) + chunk)
+            yield from _stream_chunk(batch, p, table, figs, ids, (sketch, sizes))
+            batch = []
+    if batch:
+        sketch, sizes = _grow(sketch, len(ids) + len(batch)), _grow(sizes, len(ids) + len(batch))
+        yield from _stream_chunk(batch, p, table, figs, ids, (sketch, sizes))
+
+
+def _grow(array: np.ndarray, need: int) -> np.ndarray:
+    if need <= len(array):
+        return array
+    bigger = np.zeros((max(need, 2 * len(array)),) + array.shape[1:], dtype=array.dtype)
+    bigger[: len(array)] = array
+    return bigger
+
+
+def _stream_chunk(batch, p, table, figs, ids, store) -> list[DuplicateMatch]:  # type: ignore[no-untyped-def]
+    sketch, sizes = store
+    m, n = len(ids), len(batch)
+    sh = mh.shingle_texts([text for _, text in batch], p.shingle)
+    sig = mh.signatures(sh, p.num_perm)
+    keys = mh.band_keys(sig, p.bands)
+    size = mh.distinct_counts(sh)
+    low = (sig & 0xFFFF).astype(np.uint16)
+    live = np.flatnonzero(size > 0)
+
+    q, k = table.query(keys[live])
+    q = live[q]
+    est = (low[q] == sketch[k]).mean(axis=1) if len(q) else np.zeros(0)
+    inter = np.rint(est * (size[q] + sizes[k]) / (1 + est))
+    jac_x, sim_x = p.similar(inter, size[q], sizes[k])
+    partners: dict[int, list[tuple[int, float]]] = {}
+    for j, i, s in zip(q[sim_x].tolist(), k[sim_x].tolist(), jac_x[sim_x].tolist()):
+        partners.setdefault(j, []).append((i, s))
+
+    left, right = mh.colliding_pairs(keys[live])
+    left, right = live[left], live[right]
+    keep = mh.estimate_jaccard(sig, left, right) >= p.floor
+    left, right = left[keep], right[keep]
+    jac_w, sim_w = p.similar(*mh.pair_overlap(sh.shingles, sh.offsets, left, right))
+    for i, j, s in zip(left[sim_w].tolist(), right[sim_w].tolist(), jac_w[sim_w].tolist()):
+        partners.setdefault(j, []).append((m + i, s))
+
+    kept = np.ones(n, dtype=bool)
+    out = []
+    for j, (line_id, _) in enumerate(batch):
+        twin, fig_twin = None, None
+        mine = sh.figures[sh.figure_offsets[j] : sh.figure_offsets[j + 1]].tolist()
+        for i, s in sorted(partners.get(j, ())):
+            if i >= m and not kept[i - m]:
+                continue
+            theirs = figs.row(i).tolist() if i < m else sh.figures[sh.figure_offsets[i - m] : sh.figure_offsets[i - m + 1]].tolist()
+            if figures_agree(theirs, mine):
+                twin = (i, s)
+                break
+            fig_twin = fig_twin or (i, s)
+        name = (lambda i: ids[i] if i < m else batch[i - m][0])
+        if twin:
+            kept[j] = False
+            out.append(DuplicateMatch(line_id, name(twin[0]), round(twin[1], 4), "duplicate"))
+        elif fig_twin:
+            out.append(DuplicateMatch(line_id, name(fig_twin[0]), round(fig_twin[1], 4), "figure_update"))
+        else:
+            out.append(DuplicateMatch(line_id, None, None, "unique"))
+
+    rows = np.flatnonzero(kept & (size > 0))
+    new_index = np.arange(m, m + len(rows))
+    table.add(keys[rows], new_index)
+    sketch[m : m + len(rows)] = low[rows]
+    sizes[m : m + len(rows)] = size[rows]
+    figs.extend(sh.figures, sh.figure_offsets, rows)
+    ids.extend(batch[r][0] for r in rows.tolist())
+    return out
+
+
+def iter_duplicates(lines: Iterable[tuple[str, str]], **params: object) -> Iterator[tuple[str, str | None, float | None]]:
+    """``(id, duplicate_of, similarity)`` per input line, in input order (see ``iter_matches``;
+    a figure update is kept, so it reads ``(id, None, None)`` here)."""
+    for match in iter_matches(lines, **params):
+        if match.kind == "duplicate":
+            yield match.id, match.duplicate_of, match.similarity
+        else:
+            yield match.id, None, None
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleRecord:
+    id: str
+    outlet: str
+    published: date | None
+    paragraphs: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    canonical_id: str
+    member_ids: tuple[str, ...]
+    outlets: tuple[str, ...]
+    similarity: float | None
+
+
+def _canonical_key(article: ArticleRecord) -> tuple:
+    chars = sum(len(p) for p in article.paragraphs)
+    return (article.published is None, article.published or date.min, -len(article.paragraphs), -chars, article.id)
+
+
+def group_stories(articles: Sequence[ArticleRecord], *, threshold: float = 0.8, containment: float = 0.9,
+                  **params: object) -> list[Story]:
+    """One story per group of articles whose bodies are near-duplicates (syndication, retitled
+    copies), canonical = earliest date, then most paragraphs, most characters, smallest id.
+    Every article is in exactly one story; ``similarity`` is the lowest exact Jaccard between
+    the canonical body and a member body (None for a single-article story)."""
+    p = Params(threshold=threshold, containment=containment, **params)  # type: ignore[arg-type]
+    articles = sorted(articles, key=_canonical_key)
+    sh = _shingle_all(["\n".join(a.paragraphs) for a in articles], p)
+    sigs = mh.signatures(sh, p.num_perm)
+    left, right = mh.colliding_pairs(mh.band_keys(sigs, p.bands))
+    live = (np.diff(sh.offsets)[left] > 0) & (mh.estimate_jaccard(sigs, left, right) >= p.floor)
+    left, right = left[live], right[live]
+    _, similar = p.similar(*mh.pair_overlap(sh.shingles, sh.offsets, left, right))
+    root = list(range(len(articles)))
+
+    def find(i: int) -> int:
+        while root[i] != i:
+            root[i] = root[root[i]]
+            i = root[i]
+        return i
+
+    for a, b in zip(left[similar].tolist(), right[similar].tolist()):
+        ra, rb = find(a), find(b)
+        root[max(ra, rb)] = min(ra, rb)
+    groups: dict[int, list[int]] = {}
+    for i in range(len(articles)):
+        groups.setdefault(find(i), []).append(i)
+    heads = np.array([g[0] for g in groups.values() for _ in g[1:]], dtype=np.int64)
+    members = np.array([m for g in groups.values() for m in g[1:]], dtype=np.int64)
+    inter, na, nb = mh.pair_overlap(sh.shingles, sh.offsets, heads, members)
+    jac = dict(zip(members.tolist(), (inter / np.maximum(na + nb - inter, 1)).tolist()))
+    stories = []
+    for head, group in groups.items():
+        outlets = tuple(dict.fromkeys(articles[i].outlet for i in group))
+        sim = round(min(jac[i] for i in group[1:]), 4) if len(group) > 1 else None
+        stories.append(Story(articles[head].id, tuple(articles[i].id for i in group[1:]), outlets, sim))
+    return stories
+
+
+def drop_duplicate_paragraphs(article: Article, *, threshold: float = 0.8) -> Article:
+    """Remove paragraphs that near-duplicate an earlier paragraph of the same article (the
+    first one is kept); each removal names the kept paragraph and the Jaccard similarity."""
+    paragraphs = article.paragraphs
+    records = [ParagraphRecord(f"{k}", p.text, (k,)) for k, p in enumerate(paragraphs)]
+    matches = find_duplicates(records, threshold=threshold)
+    drop = {int(m.id): m for m in matches if m.kind == "duplicate"}
+    if not drop:
+        return article
+    removals = tuple(
+        Removal(paragraphs[k].text, "near-duplicate", paragraphs[int(m.duplicate_of)].id, m.similarity)
+        for k, m in sorted(drop.items())
+    )
+    gone = {id(paragraphs[k]) for k in drop}
+    sections = tuple(
+        Section(s.heading, tuple(p for p in s.paragraphs if id(p) not in gone)) for s in article.sections
+    )
+    return replace(article, sections=sections, removals=article.removals + removals)

@@ -301,7 +301,7 @@ class BandTable:
         self.runs: list[np.ndarray] = []
 
     def add(self, keys: np.ndarray, rows: np.ndarray) -> None:
-        packed = ((keys >> U64(32)) << U64(32)) | np.repeat(rows.astype(U64), keys.shape[1])
+        packed = ((keys >> U64(32)) << U64(32)) | rows.astype(U64)[:, None]
         self.runs.append(np.sort(packed.ravel()))
         while len(self.runs) >= 2 and len(self.runs[-2]) <= 2 * len(self.runs[-1]):
             last = self.runs.pop()
@@ -310,7 +310,9 @@ class BandTable:
     def query(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(query row, indexed row) pairs, distinct, for rows of ``keys`` sharing a band key."""
         high = (keys >> U64(32)).ravel() << U64(32)
-        qrow = np.repeat(np.arange(keys.shape[0], dtype=np.int64), keys.shape[1])
+        order = np.argsort(high)
+        high = high[order]
+        qrow = (order // keys.shape[1]).astype(np.int64)
         found = []
         for run in self.runs:
             lo = np.searchsorted(run, high)

@@ -50,6 +50,8 @@ class _Base:
     family: int
     programme: str
     sentences: list[str]
+    parent: int = -1
+    changed: int = -1
 
 
 def _material() -> dict:
@@ -62,6 +64,8 @@ class _Writer:
         self.rng = random.Random(seed)
         self.m = _material()
         self.fixed = [re.split(r"(?<=\.) ", p) for p in self.m["base_paragraphs"]]
+        self.relabel: int | None = None
+        self.figure_texts: set[str] = set()
 
     def sentence(self, programme: str) -> str:
         r, m = self.rng, self.m
@@ -86,7 +90,10 @@ class _Writer:
         return _Base(family, programme, sentences)
 
     def variant(self, base: _Base, role: str) -> str | None:
+        """A variant of ``base``; sets ``relabel`` when it is a true duplicate of another family
+        (dropping the one sentence whose figure a figure variant changed gives back its parent)."""
         r, s = self.rng, list(base.sentences)
+        self.relabel = None
         if role == "near_exact":
             text = " ".join(s).replace("'", "\u2019")
             text = text.replace(". ", ".  ", 1).replace(" %", "\u202f%").replace(", ", " , ", 1)
@@ -106,7 +113,10 @@ class _Writer:
         if role == "sentence_dropped":
             if len(s) < 3:
                 return None
-            del s[r.randrange(len(s))]
+            k = r.randrange(len(s))
+            if k == base.changed:
+                self.relabel = base.parent
+            del s[k]
             return " ".join(s)
         if role == "figure_variant":
             spots = [(k, m) for k, sent in enumerate(s) for m in _NUMBER.finditer(sent)]
@@ -115,7 +125,12 @@ class _Writer:
             k, m = r.choice(spots)
             value = int(m.group())
             s[k] = s[k][: m.start()] + str(value + r.choice([1, 2, 3, 5, 10])) + s[k][m.end():]
-            return " ".join(s)
+            text = " ".join(s)
+            if text in self.figure_texts:
+                return None
+            self.figure_texts.add(text)
+            self.relabel = k
+            return text
         return " ".join(s)
 
 
@@ -142,9 +157,10 @@ def generate(n: int, seed: int = 7) -> Iterator[Item]:
             for b in r.choice(articles):
                 role = r.choices(DUP_ROLES, weights=[3, 5, 2, 1, 1])[0]
                 text = w.variant(b, role)
+                fam = b.family if w.relabel is None else w.relabel
                 if text is None:
-                    text, role = " ".join(b.sentences), "exact"
-                out.append(Item("", text, article, b.family, role))
+                    text, role, fam = " ".join(b.sentences), "exact", b.family
+                out.append(Item("", text, article, fam, role))
                 made.append(b)
         else:
             for _ in range(r.randint(4, 7)):
@@ -154,13 +170,13 @@ def generate(n: int, seed: int = 7) -> Iterator[Item]:
                     role = r.choice(DUP_ROLES)
                     text = w.variant(src, role)
                     if text is not None:
-                        out.append(Item("", text, article, src.family, role))
+                        out.append(Item("", text, article, src.family if w.relabel is None else w.relabel, role))
                         continue
                 if recent and x < 0.27:
                     src = r.choice(recent)
                     text = w.variant(src, "figure_variant")
                     if text is not None:
-                        b = _Base(family, src.programme, re.split(r"(?<=\.) ", text))
+                        b = _Base(family, src.programme, re.split(r"(?<=\.) ", text), src.family, w.relabel or 0)
                         family += 1
                         recent.append(b)
                         out.append(Item("", text, article, b.family, "figure_variant", src.family))

@@ -1,0 +1,190 @@
+import importlib.util
+import json
+import random
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from presswatch.dedup import (
+    ArticleRecord,
+    DedupIndex,
+    DuplicateMatch,
+    ParagraphRecord,
+    drop_duplicate_paragraphs,
+    find_duplicates,
+    group_stories,
+    iter_duplicates,
+    iter_matches,
+)
+from presswatch.models import Article, Paragraph, Section, paragraph_id
+
+SEED = Path(__file__).parents[2] / "shared" / "seeds" / "000_f3189f94bcb30073.txt"
+
+MES = (
+    "Lancée au début de l'année 2022, Mon Espace Santé a été ouverte d'office pour chaque assuré "
+    "qui ne s'y était pas opposé. Les caisses primaires ont envoyé des courriers d'information "
+    "pendant plusieurs semaines. Selon l'Assurance maladie, 15 millions d'utilisateurs l'ont activée."
+)
+MES_EDITED = MES.replace("plusieurs semaines", "plusieurs mois")
+MES_FIGURE = MES.replace("15 millions", "16 millions")
+MES_OTHER = (
+    "Mon Espace Santé accueille désormais un catalogue d'applications référencées par l'État. "
+    "Les éditeurs doivent respecter des exigences d'interopérabilité et de sécurité avant d'y figurer. "
+    "Une trentaine de services étaient proposés à la fin de la première année."
+)
+SEGUR = (
+    "Le Ségur du numérique finance la mise à jour des logiciels utilisés par les hôpitaux et les "
+    "cabinets de ville. Les éditeurs doivent être référencés avant de toucher le forfait prévu. "
+    "La deuxième vague vise aussi les laboratoires et les centres de radiologie."
+)
+SEGUR_EDITED = SEGUR.replace("’", "'").replace("Ségur du numérique", "« Ségur du numérique »") + " ! "
+
+
+def _corpus_gen():
+    path = Path(__file__).parent / "benchmarks" / "corpus_gen.py"
+    spec = importlib.util.spec_from_file_location("corpus_gen", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["corpus_gen"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _article(texts, url="https://example.org/a"):
+    paragraphs = tuple(Paragraph(paragraph_id(url, t), t, k) for k, t in enumerate(texts))
+    return Article(id="a1", url=url, title="Titre", source="test", published=date(2024, 3, 1),
+                   sections=(Section(None, paragraphs),))
+
+
+def test_one_word_changed_is_a_duplicate_other_paragraph_on_same_programme_is_not():
+    matches = find_duplicates([ParagraphRecord("a", MES), ParagraphRecord("b", MES_EDITED), ParagraphRecord("c", MES_OTHER)])
+    assert [(m.id, m.duplicate_of, m.kind) for m in matches] == [
+        ("a", None, "unique"), ("b", "a", "duplicate"), ("c", None, "unique")]
+    assert 0.8 <= matches[1].similarity < 1.0
+
+
+def test_figure_update_is_kept_and_linked():
+    matches = find_duplicates([ParagraphRecord("old", MES, (date(2024, 1, 5),)),
+                               ParagraphRecord("new", MES_FIGURE, (date(2024, 2, 5),)),
+                               ParagraphRecord("copy", MES_FIGURE + " ", (date(2024, 2, 6),))])
+    assert [(m.id, m.duplicate_of, m.kind) for m in matches] == [
+        ("old", None, "unique"), ("new", "old", "figure_update"), ("copy", "new", "duplicate")]
+    assert matches[1].similarity >= 0.8
+    assert matches[2].similarity == 1.0
+
+
+def test_sentence_dropped_is_a_duplicate_even_when_it_carried_a_figure():
+    shorter = MES.rsplit(". ", 1)[0] + "."
+    matches = find_duplicates([ParagraphRecord("full", MES), ParagraphRecord("short", shorter)])
+    assert (matches[1].duplicate_of, matches[1].kind) == ("full", "duplicate")
+    assert matches[1].similarity < 0.8
+
+
+def test_interleaved_near_duplicates_in_one_article_are_removed_with_kept_ids():
+    article = _article([MES, SEGUR, MES_EDITED, SEGUR_EDITED])
+    cleaned = drop_duplicate_paragraphs(article)
+    assert [p.text for p in cleaned.paragraphs] == [MES, SEGUR]
+    kept = {p.text: p.id for p in article.paragraphs}
+    assert [(r.text, r.reason, r.kept_id) for r in cleaned.removals] == [
+        (MES_EDITED, "near-duplicate", kept[MES]), (SEGUR_EDITED, "near-duplicate", kept[SEGUR])]
+    assert cleaned.removals[1].similarity == 1.0
+    assert drop_duplicate_paragraphs(_article([MES, MES_FIGURE])).removals == ()
+
+
+def test_seed_article_repeated_paragraphs_are_found():
+    if not SEED.exists():
+        pytest.skip("seed article not available")
+    lines = [line for line in SEED.read_text(encoding="utf-8").splitlines() if line.strip()]
+    cleaned = drop_duplicate_paragraphs(_article(lines))
+    assert len(cleaned.removals) == 4
+    assert len(cleaned.paragraphs) == len(lines) - 4
+    assert all(r.similarity == 1.0 for r in cleaned.removals)
+
+
+def test_story_from_two_outlets_grouped_with_earliest_canonical():
+    body = (MES, SEGUR, MES_OTHER)
+    articles = [
+        ArticleRecord("late", "Outlet B", date(2024, 3, 4), (MES, SEGUR_EDITED, MES_OTHER)),
+        ArticleRecord("early", "Outlet A", date(2024, 3, 2), body),
+        ArticleRecord("alone", "Outlet C", date(2024, 3, 1), ("Un tout autre sujet sur la cybersécurité des hôpitaux publics.",)),
+    ]
+    stories = group_stories(articles)
+    assert [(s.canonical_id, s.member_ids, s.outlets) for s in stories] == [
+        ("alone", (), ("Outlet C",)), ("early", ("late",), ("Outlet A", "Outlet B"))]
+    assert stories[0].similarity is None
+    assert 0.8 <= stories[1].similarity <= 1.0
+
+
+def test_same_date_story_prefers_the_most_complete_article():
+    articles = [ArticleRecord("short", "B", date(2024, 3, 2), (MES, SEGUR)),
+                ArticleRecord("long", "A", date(2024, 3, 2), (MES, SEGUR, "Une phrase ajoutée sur le calendrier du programme."))]
+    [story] = group_stories(articles)
+    assert (story.canonical_id, story.member_ids) == ("long", ("short",))
+
+
+def _labelled(n=3000, seed=11):
+    return list(_corpus_gen().generate(n, seed=seed))
+
+
+def test_any_input_order_gives_the_same_result():
+    items = _labelled()
+    records = [ParagraphRecord(it.id, it.text, (k // 50,)) for k, it in enumerate(items)]
+    reference = find_duplicates(records)
+    assert sum(m.kind == "duplicate" for m in reference) > 500
+    for seed in range(5):
+        shuffled = records[:]
+        random.Random(seed).shuffle(shuffled)
+        assert find_duplicates(shuffled) == reference
+
+
+def test_persisted_index_then_add_equals_one_batch():
+    records = [ParagraphRecord(it.id, it.text, (k,)) for k, it in enumerate(_labelled())]
+    first = DedupIndex()
+    head = first.add(records[:1800])
+    restored = DedupIndex.from_bytes(first.to_bytes())
+    assert len(restored) == len(first) and restored.ids == first.ids
+    tail = restored.add(records[1800:])
+    assert head + tail == find_duplicates(records)
+
+
+def test_streaming_matches_labels_on_a_generated_file(tmp_path):
+    path = tmp_path / "paras.jsonl"
+    labels = _corpus_gen().write_jsonl(path, 20000, seed=3)
+
+    def lines():
+        with path.open(encoding="utf-8") as fh:
+            for line in fh:
+                row = json.loads(line)
+                yield row["id"], row["text"]
+
+    out = list(iter_duplicates(lines()))
+    assert [i for i, _, _ in out] == [f"p{k:07d}" for k in range(20000)]
+    family = {f"p{k:07d}": lab[0] for k, lab in enumerate(labels)}
+    seen, expected = set(), 0
+    for fam, _, _ in labels:
+        expected += fam in seen
+        seen.add(fam)
+    flagged = [(i, d) for i, d, _ in out if d is not None]
+    correct = sum(family[i] == family[d] for i, d in flagged)
+    assert correct / len(flagged) >= 0.99
+    assert correct / expected >= 0.97
+    hard = {f"p{k:07d}": lab[1] for k, lab in enumerate(labels) if lab[1] >= 0}
+    assert sum(family[d] == hard.get(i) for i, d in flagged) <= len(hard) // 100
+    assert out == list(iter_duplicates(lines()))
+
+
+def test_stream_reports_figure_updates_in_iter_matches():
+    out = list(iter_matches([("a", MES), ("b", MES_FIGURE), ("c", MES_EDITED)], chunk=1))
+    assert out == [DuplicateMatch("a", None, None, "unique"),
+                   DuplicateMatch("b", "a", out[1].similarity, "figure_update"),
+                   DuplicateMatch("c", "a", out[2].similarity, "duplicate")]
+
+
+def test_result_does_not_depend_on_python_hash_seed():
+    code = ("from presswatch.dedup import find_duplicates, ParagraphRecord as R; import sys; "
+            f"print(find_duplicates([R('a', {MES!r}), R('b', {MES_EDITED!r}), R('c', {MES_FIGURE!r})]))")
+    outputs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                              env={"PYTHONHASHSEED": seed, "PATH": ""}).stdout for seed in ("1", "2")}
+    assert len(outputs) == 1
