@@ -25,7 +25,7 @@ import numpy as np
 U64 = np.uint64
 _BASE = 0x100000001B3
 _TABLE_SIZE = 0x3000
-_MAX_REL = 63
+_BASE_INV = pow(_BASE, -1, 2**64)
 _MAX = np.uint32(0xFFFFFFFF)
 
 
@@ -90,7 +90,7 @@ def _word_hashes(words: Sequence[str]) -> np.ndarray:
     for i, word in enumerate(words):
         h = 0
         for k, ch in enumerate(word):
-            h = (h + ord(ch) * pow(_BASE, min(k, _MAX_REL), 2**64)) % 2**64
+            h = (h + ord(ch) * pow(_BASE, k, 2**64)) % 2**64
         out[i] = h
     return mix64(out)
 
@@ -103,9 +103,19 @@ def permutations(num_perm: int) -> tuple[np.ndarray, np.ndarray]:
     return (values[:, 0] | np.uint32(1)).copy(), values[:, 1].copy()
 
 
+def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """B**i and B**-i mod 2**64 for i <= n."""
+    return _powers_upto(max(16, (n + 1).bit_length()))
+
+
 @functools.cache
-def _powers() -> np.ndarray:
-    return np.array([pow(_BASE, k, 2**64) for k in range(_MAX_REL + 1)], dtype=U64)
+def _powers_upto(bits: int) -> tuple[np.ndarray, np.ndarray]:
+    out = []
+    for base in (_BASE, _BASE_INV):
+        steps = np.full(1 << bits, base, dtype=U64)
+        steps[0] = 1
+        out.append(np.cumprod(steps, dtype=U64))
+    return out[0], out[1]
 
 
 def shingle_texts(texts: Sequence[str], shingle: int = 3) -> Shingled:
@@ -114,34 +124,29 @@ def shingle_texts(texts: Sequence[str], shingle: int = 3) -> Shingled:
     big = "\x00".join(texts)
     if big.count("\x00") != max(n - 1, 0):
         big = "\x00".join(t.replace("\x00", " ") for t in texts)
-    if not unicodedata.is_normalized("NFC", big):
+    if unicodedata.is_normalized("NFC", big):
+        bounds = np.cumsum(np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=n)) - 1
+    else:
         big = unicodedata.normalize("NFC", big)
+        bounds = None
     cps = np.frombuffer(big.encode("utf-32-le", "replace"), dtype=np.uint32)
-    fold = _fold_table()
-    chars = fold[np.minimum(cps, _TABLE_SIZE - 1)]
-    wide = np.flatnonzero(cps >= _TABLE_SIZE - 1)
-    if len(wide):
+    if bounds is None:
+        bounds = np.flatnonzero(cps == 0)
+    chars = np.take(_fold_table(), cps, mode="clip")
+    if len(cps) and cps.max() >= _TABLE_SIZE - 1:
+        wide = np.flatnonzero(cps >= _TABLE_SIZE - 1)
         chars[wide] = cps[wide]
-    is_tok = chars != 0
-    bounds = np.flatnonzero(cps == 0)
-    step = is_tok.view(np.int8)
-    edge = np.empty(len(chars) + 1, dtype=np.int8)
-    edge[0], edge[-1] = step[0] if len(step) else 0, -step[-1] if len(step) else 0
-    np.subtract(step[1:], step[:-1], out=edge[1:-1])
-    starts, ends = np.flatnonzero(edge == 1), np.flatnonzero(edge == -1)
-    run_start = np.zeros(len(chars), dtype=np.int64)
-    run_start[starts] = starts
-    rel = np.arange(len(chars), dtype=np.int64) - np.maximum.accumulate(run_start)
-    np.minimum(rel, _MAX_REL, out=rel)
+    step = np.diff((chars != 0).view(np.int8), prepend=np.int8(0), append=np.int8(0))
+    starts, ends = np.flatnonzero(step == 1), np.flatnonzero(step == -1)
+    pw, ipw = _powers(len(chars))
     prefix = np.zeros(len(chars) + 1, dtype=U64)
-    np.cumsum(chars * _powers()[rel], dtype=U64, out=prefix[1:])
-    tokens = mix64(prefix[ends] - prefix[starts])
+    np.cumsum(chars * pw[: len(chars)], dtype=U64, out=prefix[1:])
+    tokens = mix64((prefix[ends] - prefix[starts]) * ipw[starts])
     para = np.searchsorted(bounds, starts)
     counts = np.bincount(para, minlength=n)
 
-    non_digit = np.zeros(len(chars) + 1, dtype=np.int32)
-    np.cumsum(is_tok & ((chars < 48) | (chars > 57)), dtype=np.int32, out=non_digit[1:])
-    is_fig = (non_digit[ends] == non_digit[starts]) | np.isin(tokens, _figure_words())
+    first = chars[starts]
+    is_fig = ((first >= 48) & (first <= 57)) | np.isin(tokens, _figure_words())
     fig_para = para[is_fig]
     figures = (tokens[is_fig] >> U64(32)).astype(np.uint32)
     fig_offsets = np.concatenate([[0], np.cumsum(np.bincount(fig_para, minlength=n))])
