@@ -77,7 +77,7 @@ def test_open_creates_folders_and_a_wal_database_of_the_current_version(tmp_path
         assert store.counts()["articles"] == 0
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 1
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
     conn.close()
     with open_store(path) as store:  # reopening an up-to-date store migrates nothing
         assert store.counts()["articles"] == 0
@@ -333,3 +333,17 @@ def test_runs_and_source_status(store: Store) -> None:
     assert store.source_status("Journal des hôpitaux") == (
         "1 article(s), last seen 2022-09-20 08:30, 1 open failure(s)"
     )
+
+
+def test_a_version_1_store_is_migrated_in_place_and_keeps_its_data(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with open_store(path) as store:
+        store.record_failure(Failure("s", "u", "read", "r", datetime(2022, 9, 1, tzinfo=timezone.utc)))
+    conn = sqlite3.connect(path)
+    conn.executescript("DROP TABLE dedup_state; DROP TABLE dedup_seen; PRAGMA user_version = 1;")
+    conn.close()
+    with open_store(path) as store:
+        assert store.counts()["failures"] == 1 and store.dedup_index() is None
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    conn.close()

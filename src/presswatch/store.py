@@ -1,6 +1,6 @@
 """The SQLite store: articles and their revisions, paragraphs, labels, facts, failures, runs.
 
-Schema (version 1, ``PRAGMA user_version``; ``_MIGRATIONS[i]`` upgrades version i to i + 1):
+Schema (version 2, ``PRAGMA user_version``; ``_MIGRATIONS[i]`` upgrades version i to i + 1):
 
     articles         one row per URL: metadata of the current revision, ``day`` (published date,
                      else first-seen date) for period queries, ``revision``, ``content_hash``
@@ -16,6 +16,8 @@ Schema (version 1, ``PRAGMA user_version``; ``_MIGRATIONS[i]`` upgrades version 
                      resolved_at; one open row per (source, uri, stage, reason)
     runs             started, finished, stats
     fetch_state      url -> etag, last_modified, content_hash, status, fetched_at
+    dedup_state      (version 2) the persisted near-duplicate index, one blob
+    dedup_seen       (version 2) paragraph ids already through the corpus-level dedup
 
 Nothing is deleted: a changed article becomes a new revision, earlier paragraphs stay. Every
 write is one ``BEGIN IMMEDIATE`` transaction. Timestamps are stored as ISO 8601 text exactly as
@@ -108,7 +110,11 @@ CREATE TABLE fetch_state (
     fetched_at TEXT
 );
 """
-_MIGRATIONS: tuple[str, ...] = (_V1,)
+_V2 = """
+CREATE TABLE dedup_state (name TEXT PRIMARY KEY, data BLOB NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE dedup_seen (paragraph_id TEXT PRIMARY KEY);
+"""
+_MIGRATIONS: tuple[str, ...] = (_V1, _V2)
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 
@@ -534,6 +540,78 @@ class Store:
         return _assemble(articles, paragraphs, removals, labels, facts, marks, stories)
 
 
+    # corpus-level dedup (see presswatch.corpus)
+
+    def unindexed_paragraphs(self) -> list[sqlite3.Row]:
+        """Current paragraphs not yet through the corpus dedup: id, text, day, article_id, position."""
+        return self._read(
+            "SELECT p.id, p.text, a.day, a.id AS article_id, p.position FROM paragraphs p"
+            " JOIN articles a ON a.id = p.article_id AND a.revision = p.revision"
+            " WHERE p.id NOT IN (SELECT paragraph_id FROM dedup_seen) ORDER BY a.day, a.id, p.position"
+        )
+
+    def paragraph_texts(self, ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """Text and article day of the given paragraph ids."""
+        wanted = list(dict.fromkeys(ids))
+        found: dict[str, tuple[str, str]] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            rows = self._read(
+                "SELECT p.id, p.text, a.day FROM paragraphs p JOIN articles a ON a.id = p.article_id"
+                f" WHERE p.id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            found.update({r["id"]: (r["text"], r["day"]) for r in rows})
+        return found
+
+    def story_candidates(self, start: date, end: date) -> list[tuple[str, str, date | None, tuple[str, ...]]]:
+        """Articles whose day is in [start, end): id, outlet, published, current paragraphs."""
+        rows = self._read(
+            "SELECT a.id, a.source, a.published, p.text FROM articles a JOIN paragraphs p"
+            " ON p.article_id = a.id AND p.revision = a.revision WHERE a.day >= ? AND a.day < ?"
+            " ORDER BY a.id, p.position",
+            (start.isoformat(), end.isoformat()),
+        )
+        grouped: dict[str, tuple[str, str | None, list[str]]] = {}
+        for r in rows:
+            grouped.setdefault(r["id"], (r["source"], r["published"], []))[2].append(r["text"])
+        return [
+            (aid, outlet, date.fromisoformat(pub) if pub else None, tuple(texts))
+            for aid, (outlet, pub, texts) in grouped.items()
+        ]
+
+    def dedup_index(self) -> bytes | None:
+        rows = self._read("SELECT data FROM dedup_state WHERE name = 'paragraphs'")
+        return bytes(rows[0]["data"]) if rows else None
+
+    def save_corpus_state(
+        self,
+        index: bytes,
+        seen: Iterable[str],
+        marks: Iterable[tuple[str, MarkKind, str | None, float | None, str | None]],
+        stories: Iterable[tuple[str, str, str]],
+        at: datetime | None = None,
+    ) -> None:
+        """One transaction: the index, the paragraphs it has seen, their marks and the stories."""
+        stamp = (at or _now()).isoformat()
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO dedup_state VALUES ('paragraphs', ?, ?) ON CONFLICT(name) DO UPDATE SET"
+                " data = excluded.data, updated_at = excluded.updated_at",
+                (index, stamp),
+            )
+            conn.executemany("INSERT OR IGNORE INTO dedup_seen VALUES (?)", [(pid,) for pid in seen])
+            conn.executemany(
+                "INSERT OR IGNORE INTO paragraph_marks (paragraph_id, kind, other_id, similarity, at, detail)"
+                " VALUES (?,?,?,?,?,?)",
+                [(pid, kind, other, sim, stamp, detail) for pid, kind, other, sim, detail in marks],
+            )
+            conn.executemany(
+                "INSERT INTO stories VALUES (?,?,?) ON CONFLICT(article_id) DO UPDATE SET"
+                " story_id = excluded.story_id, canonical_id = excluded.canonical_id",
+                list(stories),
+            )
+
 def _fetch_state(r: sqlite3.Row) -> FetchState:
     fetched = datetime.fromisoformat(r["fetched_at"]) if r["fetched_at"] else None
     return FetchState(r["url"], r["etag"], r["last_modified"], r["content_hash"], r["status"], fetched)
@@ -541,6 +619,7 @@ def _fetch_state(r: sqlite3.Row) -> FetchState:
 
 def _start(period: Period) -> date:
     return period.start
+
 
 
 def _json(values: Iterable[str]) -> str:
