@@ -9,12 +9,14 @@ import sys
 from datetime import date, datetime, timezone
 
 from prefect import flow, get_run_logger
+from prefect.utilities.annotations import quote
 
-from presswatch.config import SourceSpec, resolve_config
+from presswatch.config import FetchSettings, SourceSpec, resolve_config
 from presswatch.ingest import IngestReport, batched, save_batch, select_sources
 from presswatch.models import Failure
-from presswatch.store import open_store
-from presswatch_flows.tasks import process_batch, read_local_source
+from presswatch.store import Store, open_store
+from presswatch.web import retry_uris, states_to_save
+from presswatch_flows.tasks import fetch_web, process_batch, read_local_source
 
 BATCH_SIZE = 200
 
@@ -32,6 +34,9 @@ def ingest(
     report = IngestReport()
     with open_store(config.database) as store:
         for spec in specs:
+            if spec.kind != "folder":
+                report += _ingest_web(store, spec, config.fetch, since)
+                continue
             state = read_local_source(spec.location, spec.name, return_state=True)
             if state.is_failed():
                 reason = str(state.result(raise_on_failure=False))
@@ -46,6 +51,36 @@ def ingest(
                 report += save_batch(store, batch, since=since)
     logger.info("ingest done: %s", report.as_dict())
     return report.as_dict()
+
+
+def _ingest_web(store: Store, spec: SourceSpec, settings: FetchSettings, since: date | None) -> IngestReport:
+    """Fetch (network task, retried if transient), process, save; fetch states only after success."""
+    logger = get_run_logger()
+    retry = retry_uris(store.open_failures(spec.name))
+    state = fetch_web(spec, settings, quote(store.fetch_states()), since, retry, return_state=True)
+    if state.is_failed():
+        reason = str(state.result(raise_on_failure=False))
+        logger.error("source %s failed: %s", spec.name, reason)
+        store.record_failure(Failure(spec.name, str(spec.location), "feed", reason, _now()))
+        return IngestReport(failed=1)
+    harvest = state.result()
+    for failure in harvest.failures:
+        logger.warning("%s: %s refused (%s): %s", failure.source, failure.uri, failure.stage, failure.reason)
+        store.record_failure(failure)
+    report, failed = IngestReport(failed=len(harvest.failures)), set()
+    for chunk in batched(harvest.documents, BATCH_SIZE):
+        batch = process_batch(chunk)
+        for failure in batch.failures:
+            logger.warning("%s: %s skipped (%s): %s", failure.source, failure.uri, failure.stage, failure.reason)
+        report += save_batch(store, batch, since=since)
+        failed |= {f.uri for f in batch.failures}
+    for url, fetched in states_to_save(harvest, failed).items():
+        store.set_fetch_state(url, etag=fetched.etag, last_modified=fetched.last_modified,
+                              content_hash=fetched.content_hash, status=fetched.status, fetched_at=fetched.fetched_at)
+        store.resolve_failures(url)
+    logger.info("source %s: %d document(s) fetched, %d not modified", spec.name, len(harvest.documents),
+                harvest.not_modified)
+    return report
 
 
 def _now() -> datetime:

@@ -202,6 +202,30 @@ ARTICLES = {
             "Les cabinets libéraux restent en retard, faute de temps pour vérifier les pièces d'identité.",
         ],
     ),
+    "tele": (
+        "La télésurveillance entre dans le droit commun",
+        "2022-09-18",
+        [
+            "Après des années d'expérimentation, la télésurveillance médicale des patients atteints "
+            "de maladies chroniques est désormais remboursée par l'Assurance maladie.",
+            "Les fabricants de dispositifs connectés saluent une mesure attendue, qui sécurise le "
+            "financement des équipes soignantes.",
+            "Les sociétés savantes regrettent néanmoins des tarifs jugés trop bas pour couvrir le "
+            "temps infirmier consacré au suivi des alertes.",
+        ],
+    ),
+    "ecps": (
+        "La carte e-CPS séduit les professionnels de santé",
+        "2022-09-19",
+        [
+            "La carte de professionnel de santé dématérialisée, e-CPS, permet de se connecter aux "
+            "services numériques sans lecteur de carte.",
+            "Près de cinq cent mille professionnels l'ont déjà activée sur leur téléphone, indique "
+            "l'Agence du numérique en santé.",
+            "Certains services en ligne ne l'acceptent toutefois pas encore, ce qui oblige les "
+            "soignants à garder leur carte physique.",
+        ],
+    ),
 }
 
 
