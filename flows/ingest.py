@@ -6,14 +6,16 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from datetime import date, datetime, timezone
 
 from prefect import flow, get_run_logger
 from prefect.utilities.annotations import quote
 
 from presswatch.config import FetchSettings, SourceSpec, resolve_config
+from presswatch.corpus import update_corpus
 from presswatch.ingest import IngestReport, batched, save_batch, select_sources
-from presswatch.models import Failure
+from presswatch.models import Failure, RawDocument
 from presswatch.store import Store, open_store
 from presswatch.web import retry_uris, states_to_save
 from presswatch_flows.tasks import fetch_web, process_batch, read_local_source
@@ -39,18 +41,25 @@ def ingest(
                 continue
             state = read_local_source(spec.location, spec.name, return_state=True)
             if state.is_failed():
-                reason = str(state.result(raise_on_failure=False))
-                logger.error("source %s failed: %s", spec.name, reason)
-                store.record_failure(Failure(spec.name, str(spec.location), "source", reason, _now()))
-                report += IngestReport(failed=1)
+                report += _source_failed(store, spec, "source", state.result(raise_on_failure=False))
                 continue
-            for chunk in batched(state.result(), BATCH_SIZE):
-                batch = process_batch(chunk)
-                for failure in batch.failures:
-                    logger.warning("%s: %s skipped (%s): %s", failure.source, failure.uri, failure.stage, failure.reason)
-                report += save_batch(store, batch, since=since)
-    logger.info("ingest done: %s", report.as_dict())
-    return report.as_dict()
+            report += _process(store, state.result(), since)[0]
+        corpus = update_corpus(store)
+    logger.info("ingest done: %s; corpus: %s", report.as_dict(), corpus.as_dict())
+    return report.as_dict() | {f"corpus_{k}": v for k, v in corpus.as_dict().items()}
+
+
+def _process(store: Store, items: Iterable[RawDocument | Failure], since: date | None) -> tuple[IngestReport, set[str]]:
+    """Process in batches (one task each); the flow saves each article and records failures."""
+    logger = get_run_logger()
+    report, failed = IngestReport(), set()
+    for chunk in batched(items, BATCH_SIZE):
+        batch = process_batch(chunk)
+        for failure in batch.failures:
+            logger.warning("%s: %s skipped (%s): %s", failure.source, failure.uri, failure.stage, failure.reason)
+        report += save_batch(store, batch, since=since)
+        failed |= {f.uri for f in batch.failures}
+    return report, failed
 
 
 def _ingest_web(store: Store, spec: SourceSpec, settings: FetchSettings, since: date | None) -> IngestReport:
@@ -59,32 +68,26 @@ def _ingest_web(store: Store, spec: SourceSpec, settings: FetchSettings, since: 
     retry = retry_uris(store.open_failures(spec.name))
     state = fetch_web(spec, settings, quote(store.fetch_states()), since, retry, return_state=True)
     if state.is_failed():
-        reason = str(state.result(raise_on_failure=False))
-        logger.error("source %s failed: %s", spec.name, reason)
-        store.record_failure(Failure(spec.name, str(spec.location), "feed", reason, _now()))
-        return IngestReport(failed=1)
+        return _source_failed(store, spec, "feed", state.result(raise_on_failure=False))
     harvest = state.result()
     for failure in harvest.failures:
         logger.warning("%s: %s refused (%s): %s", failure.source, failure.uri, failure.stage, failure.reason)
         store.record_failure(failure)
-    report, failed = IngestReport(failed=len(harvest.failures)), set()
-    for chunk in batched(harvest.documents, BATCH_SIZE):
-        batch = process_batch(chunk)
-        for failure in batch.failures:
-            logger.warning("%s: %s skipped (%s): %s", failure.source, failure.uri, failure.stage, failure.reason)
-        report += save_batch(store, batch, since=since)
-        failed |= {f.uri for f in batch.failures}
+    report, failed = _process(store, harvest.documents, since)
     for url, fetched in states_to_save(harvest, failed).items():
         store.set_fetch_state(url, etag=fetched.etag, last_modified=fetched.last_modified,
                               content_hash=fetched.content_hash, status=fetched.status, fetched_at=fetched.fetched_at)
         store.resolve_failures(url)
     logger.info("source %s: %d document(s) fetched, %d not modified", spec.name, len(harvest.documents),
                 harvest.not_modified)
-    return report
+    return report + IngestReport(failed=len(harvest.failures), not_modified=harvest.not_modified)
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
+def _source_failed(store: Store, spec: SourceSpec, stage: str, error: object) -> IngestReport:
+    get_run_logger().error("source %s failed: %s", spec.name, error)
+    location = spec.location if isinstance(spec.location, str) else ", ".join(spec.location)
+    store.record_failure(Failure(spec.name, location, stage, str(error), datetime.now(timezone.utc)))
+    return IngestReport(failed=1)
 
 
 if __name__ == "__main__":

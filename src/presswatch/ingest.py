@@ -21,6 +21,7 @@ class IngestReport:
     revised: int = 0
     unchanged: int = 0
     skipped_old: int = 0
+    not_modified: int = 0
     failed: int = 0
     non_french: int = 0
     off_topic: int = 0
