@@ -13,7 +13,6 @@ import hashlib
 import json
 import pickle
 import re
-import unicodedata
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ import numpy as np
 import sklearn
 
 from presswatch.errors import ModelError
-from presswatch.features import NUMBER, load_cues, prepare
+from presswatch.features import fold, load_cues, prepare, tokenize
 from presswatch.models import LABELS, Article, Classification, Label
 
 if TYPE_CHECKING:
@@ -37,9 +36,8 @@ MODEL_PATH = MODEL_DIR / "classifier.bin"
 MAGIC = b"presswatch-model\n"
 FORMAT_VERSION = 1
 MAX_CUES = 5
-_FOLD = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u00b4": "'", "`": "'"})
-_TOKEN = re.compile(r"\w+'|\w+|[%€]")
-_DIGIT = re.compile(r"\d")
+_TOKEN = re.compile(r"[\w\u2019\u02bc'`´]+|[%€]")
+_PUNCTUATION = re.compile(r"[«»\"“”„,;:.!?()\[\]…]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +69,6 @@ class Model:
     def labels(self) -> tuple[Label, ...]:
         return tuple(self.pipeline.classes_)
 
-    def features(self, items: Sequence[tuple[str, str | None]]) -> Any:
-        union = self.pipeline.named_steps["features"]
-        return union.transform(prepare(items))
 
 
 def write_model(pipeline: Pipeline, header: Mapping[str, Any], path: Path) -> Path:
@@ -139,16 +134,20 @@ def classify_paragraphs(items: Sequence[ParagraphInput], model: Model | None = N
     if not items:
         return []
     model = model or load_model()
-    x = model.features([(item.text, item.heading) for item in items]).tocsr()
+    docs = prepare([(item.text, item.heading) for item in items])
+    x = model.pipeline.named_steps["features"].transform(docs).tocsr()
     proba = model.pipeline.named_steps["clf"].predict_proba(x)
     best = proba.argmax(axis=1)
     labels = model.labels
+    rows = np.repeat(best, np.diff(x.indptr))
+    weights = x.data * model.direction[rows, x.indices]
     out = []
     for i, item in enumerate(items):
         k = int(best[i])
         lo, hi = x.indptr[i], x.indptr[i + 1]
-        weights = x.data[lo:hi] * model.direction[k, x.indices[lo:hi]]
-        cues = _cues(item.text, x.indices[lo:hi], weights, model.cues)
+        doc = docs[i]
+        spans = (doc.tokens, doc.starts, True) if doc.starts is not None else _spans(item.text)
+        cues = _cues(item.text, spans, x.indices[lo:hi], weights[lo:hi], model.cues)
         out.append(Classification(paragraph_id=item.id, label=labels[k], score=round(float(proba[i, k]), 4), cues=cues))
     return out
 
@@ -192,37 +191,51 @@ def cue_table(names: Sequence[str]) -> tuple[tuple[str, Any], ...]:
     return tuple(table)
 
 
-def _spans(text: str) -> list[tuple[str, int, int]]:
-    folded = text.translate(_FOLD)
-    lowered = folded.casefold()
-    exact = len(lowered) == len(folded)
-    spans = []
-    for m in _TOKEN.finditer(lowered if exact else folded):
-        token = m.group() if exact else unicodedata.normalize("NFKC", m.group()).casefold()
-        spans.append((NUMBER if _DIGIT.search(token) else token, m.start(), m.end()))
-    return spans
+Spans = tuple[Sequence[str], Sequence[int], bool]
 
 
-def _surface(words: Sequence[str], spans: Sequence[tuple[str, int, int]], text: str) -> str | None:
-    n = len(words)
-    for i in range(len(spans) - n + 1):
-        if spans[i][0] == words[0] and all(spans[i + j][0] == words[j] for j in range(1, n)):
-            return text[spans[i][1]:spans[i + n - 1][2]]
-    return None
+def _spans(text: str) -> Spans:
+    """Tokens of a text that folding would shift, each with the start of its word in the original."""
+    tokens: list[str] = []
+    starts: list[int] = []
+    for m in _TOKEN.finditer(text):
+        for token in tokenize(fold(m.group())):
+            tokens.append(token)
+            starts.append(m.start())
+    return tokens, starts, False
 
 
-def _word_with(gram: str, spans: Sequence[tuple[str, int, int]], text: str) -> str | None:
+def _end(text: str, start: int) -> int:
+    match = _TOKEN.match(text, start)
+    return match.end() if match else start
+
+
+def _surface(words: Sequence[str], spans: Spans, text: str) -> str | None:
+    tokens, starts, aligned = spans
+    n, i = len(words), -1
+    while True:
+        try:
+            i = tokens.index(words[0], i + 1)
+        except ValueError:
+            return None
+        if tuple(tokens[i:i + n]) == tuple(words):
+            last = starts[i + n - 1]
+            return text[starts[i]:last + len(tokens[i + n - 1]) if aligned else _end(text, last)]
+
+
+def _word_with(gram: str, spans: Spans, text: str) -> str | None:
     core = gram.strip()
-    for token, start, end in spans:
+    tokens, starts, aligned = spans
+    for token, start in zip(tokens, starts):
         if core in token and gram in f" {token} ":
-            return text[start:end]
+            return text[start:start + len(token) if aligned else _end(text, start)]
     return None
 
 
-def _cues(text: str, indices: np.ndarray, weights: np.ndarray, table: Sequence[tuple[str, Any]]) -> tuple[str, ...]:
+def _cues(text: str, spans: Spans, indices: np.ndarray, weights: np.ndarray,
+          table: Sequence[tuple[str, Any]]) -> tuple[str, ...]:
     top = np.argpartition(-weights, min(48, len(weights) - 1))[:48] if len(weights) > 48 else np.arange(len(weights))
     top = top[np.argsort(-weights[top], kind="stable")]
-    spans = _spans(text)
     chosen: list[str] = []
     grams: list[str] = []
     for j in top:
@@ -241,7 +254,7 @@ def _cues(text: str, indices: np.ndarray, weights: np.ndarray, table: Sequence[t
 
 
 def _add(chosen: list[str], cue: str | None) -> None:
-    if cue and len(chosen) < MAX_CUES:
+    if cue and len(chosen) < MAX_CUES and not _PUNCTUATION.search(cue):
         low = cue.casefold()
         if not any(low in c.casefold() or c.casefold() in low for c in chosen):
             chosen.append(cue)

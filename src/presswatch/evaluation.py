@@ -83,7 +83,7 @@ def evaluate_predictions(gold: Sequence[str], predicted: Sequence[str], labels: 
     matrix = [[0] * len(labels) for _ in labels]
     for g, p in zip(gold, predicted):
         matrix[index[g]][index[p]] += 1
-    per_class = []
+    per_class, f1s = [], []
     for i, label in enumerate(labels):
         tp = matrix[i][i]
         predicted_i = sum(row[i] for row in matrix)
@@ -91,10 +91,11 @@ def evaluate_predictions(gold: Sequence[str], predicted: Sequence[str], labels: 
         precision = tp / predicted_i if predicted_i else 0.0
         recall = tp / support if support else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        f1s.append(f1)
         per_class.append(ClassScores(label, round(precision, 4), round(recall, 4), round(f1, 4), support))
     n = len(gold)
     accuracy = sum(matrix[i][i] for i in range(len(labels))) / n if n else 0.0
-    macro = sum(c.f1 for c in per_class) / len(per_class)
+    macro = sum(f1s) / len(f1s)
     return EvalReport(n, round(accuracy, 4), round(macro, 4), tuple(per_class),
                       tuple(tuple(r) for r in matrix), tuple(labels))
 

@@ -11,6 +11,7 @@ import functools
 import math
 import re
 import tomllib
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -28,17 +29,32 @@ NUMBER = "<n>"
 _TOKEN = re.compile(r"\w+'|\w+|[%€]")
 _TOKEN_OR_STOP = re.compile(r"\w+'|\w+|[%€]|[.!?]+|,")
 _DIGIT = re.compile(r"\d")
+_FOLDS = (("\u2019\u2018\u02bc\u00b4`", "'"), ("\u00ab\u00bb\u201c\u201d\u201e", '"'), ("\u2026", "."))
 _STOPS = frozenset({".", "!", "?", "..."})
 _LEADS = frozenset({"mais", "et", "or", "car", "même"})
 _CONCEDE = frozenset({"si", "s'il", "s'ils", "quoiqu'", "quoique", "malgré", "certes"})
 _AUXILIARIES = frozenset(
     "a ai as avons avez ont est sont était étaient été être avoir fut y en se s' l' d' le la les de des du un une".split()
 )
+TYPICAL_LENGTH = 40
 HAND_FEATURES = (
     "negation", "pending", "contrast", "concession", "hedge", "intention", "numbers", "units",
-    "quotes", "reporting", "success_cue", "improvement_cue", "negated_success", "focus_success",
-    "focus_improvement", "length",
+    "quotes", "reporting", "success_cue", "improvement_cue", "negated_success", "negated_improvement", "focus_success",
+    "focus_improvement",
 )
+
+
+def fold(text: str) -> str:
+    """``models.normalise_text`` for tokenising: same tokens, and the same length as ``text``
+    whenever possible, so token offsets in the result are offsets in the original."""
+    if not text.isascii():
+        for chars, plain in _FOLDS:
+            for c in chars:
+                if c in text:
+                    text = text.replace(c, plain)
+        if not unicodedata.is_normalized("NFKC", text):
+            text = unicodedata.normalize("NFKC", text)
+    return text.casefold()
 
 
 def tokenize(folded: str) -> list[str]:
@@ -49,6 +65,7 @@ def tokenize(folded: str) -> list[str]:
 class Cues:
     openers: frozenset[str]
     closers: frozenset[str]
+    prefixes: frozenset[str]
     contrast: frozenset[str]
     phrases: dict[str, tuple[tuple[tuple[str, ...], str], ...]]
     success: tuple[str, ...]
@@ -70,6 +87,7 @@ def load_cues(path: Path = CUES_PATH) -> Cues:
     return Cues(
         openers=frozenset(normalise_text(w) for w in markers["negation_openers"]),
         closers=frozenset(normalise_text(w) for w in markers["negation_closers"]),
+        prefixes=frozenset(normalise_text(w) for w in markers["negating_words"]),
         contrast=frozenset(w for w in (normalise_text(c) for c in markers["contrast"]) if " " not in w),
         phrases={k: tuple(sorted(v, key=lambda p: -len(p[0]))) for k, v in index.items()},
         success=tuple(lexicon["success"]),
@@ -84,10 +102,12 @@ class Doc(NamedTuple):
     focus: tuple[str, ...]
     heading: tuple[str, ...]
     hand: tuple[float, ...]
+    lead: tuple[str, ...] = ()
+    starts: tuple[int, ...] | None = None
 
 
 def negation_scope(tokens: Sequence[str], cues: Cues) -> list[int]:
-    """Positions of the content words inside a ``ne … pas``-like negation (up to 3 past it)."""
+    """Positions of content words negated by ``ne … pas`` (up to 3 past it) or by ``aucun``/``sans``."""
     inside: list[int] = []
     i, n = 0, len(tokens)
     while i < n:
@@ -98,23 +118,32 @@ def negation_scope(tokens: Sequence[str], cues: Cues) -> list[int]:
                 inside.extend(j for j in range(i + 1, stop) if tokens[j] not in _AUXILIARIES and tokens[j] not in cues.closers)
                 i = stop
                 continue
+        elif tokens[i] in cues.prefixes:
+            stop = min(n, i + 4)
+            inside.extend(j for j in range(i + 1, stop) if tokens[j] not in _AUXILIARIES)
+            i = stop
+            continue
         i += 1
     return inside
 
 
-def split_tokens(folded: str) -> tuple[list[str], list[int], list[int]]:
-    """Tokens (digits folded to NUMBER), and the token positions of sentence ends and commas."""
+def split_tokens(folded: str) -> tuple[list[str], list[int], list[int], list[int]]:
+    """Tokens (digits folded to NUMBER), their start offsets, and the token positions of
+    sentence ends and commas."""
     tokens: list[str] = []
+    starts: list[int] = []
     ends: list[int] = []
     commas: list[int] = []
-    for t in _TOKEN_OR_STOP.findall(folded):
+    for m in _TOKEN_OR_STOP.finditer(folded):
+        t = m.group()
         if t == ",":
             commas.append(len(tokens))
         elif t[0] in ".!?":
             ends.append(len(tokens))
         else:
-            tokens.append(NUMBER if _DIGIT.search(t) else t)
-    return tokens, ends, commas
+            tokens.append(t if t.isalpha() or not _DIGIT.search(t) else NUMBER)
+            starts.append(m.start())
+    return tokens, starts, ends, commas
 
 
 def focus_clauses(tokens: Sequence[str], ends: Sequence[int], commas: Sequence[int], cues: Cues) -> tuple[list[str], int]:
@@ -141,9 +170,17 @@ def focus_clauses(tokens: Sequence[str], ends: Sequence[int], commas: Sequence[i
     return focus, concessions
 
 
+def ends_of(tokens: Sequence[str], ends: Sequence[int]) -> tuple[str, ...]:
+    """Words of the first sentence (``l:``) and, if there are several, of the last one (``z:``)."""
+    bounds = [0, *(e for e in ends if 0 < e < len(tokens)), len(tokens)]
+    first = tuple("l:" + t for t in tokens[: bounds[1]] if t != NUMBER)
+    last = tuple("z:" + t for t in tokens[bounds[-2]:] if t != NUMBER) if len(bounds) > 2 else ()
+    return first + last
+
+
 def prepare_one(text: str, heading: str | None, cues: Cues) -> Doc:
-    folded = normalise_text(text)
-    tokens, ends, commas = split_tokens(folded)
+    folded = fold(text)
+    tokens, starts, ends, commas = split_tokens(folded)
     scope = negation_scope(tokens, cues)
     focus, concessions = focus_clauses(tokens, ends, commas, cues)
     counts: Counter[str] = Counter()
@@ -152,8 +189,8 @@ def prepare_one(text: str, heading: str | None, cues: Cues) -> Doc:
         for words, group in cues.phrases.get(token, ()):
             if tuple(tokens[i:i + len(words)]) == words:
                 counts[group] += 1
-                if group == "success" and i in in_scope:
-                    counts["negated_success"] += 1
+                if group in ("success", "improvement") and i in in_scope:
+                    counts["negated_" + group] += 1
                 break
     for token in focus:
         for words, group in cues.phrases.get(token, ()):
@@ -165,17 +202,19 @@ def prepare_one(text: str, heading: str | None, cues: Cues) -> Doc:
     counts["concession"] = concessions
     counts["numbers"] = tokens.count(NUMBER)
     counts["quotes"] = folded.count('"') // 2
-    counts["length"] = len(tokens) / 10
     aliases = {"hedges": "hedge", "figure_units": "units", "success": "success_cue", "improvement": "improvement_cue"}
     for old, new in aliases.items():
         counts[new] = counts.pop(old, 0)
-    hand = tuple(math.log1p(counts[name]) for name in HAND_FEATURES)
+    scale = max(1.0, len(tokens) / TYPICAL_LENGTH)
+    hand = tuple(math.log1p(counts[name] / scale) for name in HAND_FEATURES)
     return Doc(
         tokens=tuple(tokens),
         negated=tuple("neg:" + tokens[i] for i in scope),
         focus=tuple("f:" + t for t in focus if t != NUMBER),
-        heading=tuple("h:" + t for t in tokenize(normalise_text(heading or "")) if t != NUMBER),
+        heading=tuple("h:" + t for t in tokenize(fold(heading or "")) if t != NUMBER),
         hand=hand,
+        lead=ends_of(tokens, ends),
+        starts=tuple(starts) if len(folded) == len(text) else None,
     )
 
 
@@ -193,8 +232,12 @@ def focus_grams(doc: Doc) -> tuple[str, ...]:
     return doc.focus or ("f:<none>",)
 
 
+def lead_grams(doc: Doc) -> tuple[str, ...]:
+    return doc.lead or ("l:<none>",)
+
+
 def heading_grams(doc: Doc) -> tuple[str, ...]:
-    return doc.heading or ("h:<none>",)
+    return doc.heading
 
 
 def char_grams(word: str, low: int, high: int) -> list[str]:
@@ -277,21 +320,24 @@ class CharGrams(BaseEstimator, TransformerMixin):
             indptr.append(len(indices))
         counts = sp.csr_matrix((data, indices, indptr), shape=(len(docs), len(known) + len(extra)), dtype=np.float64)
         grams = sp.vstack([self.matrix_, self._grams_matrix(list(extra))], format="csr") if extra else self.matrix_
-        x = counts @ grams
-        x.data = np.log1p(x.data)
-        x = x @ sp.diags(self.idf_)
-        norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
-        norms[norms == 0] = 1.0
-        return sp.csr_matrix(sp.diags(1.0 / norms) @ x)
+        x = (counts @ grams).tocsr()
+        x.data = np.log1p(x.data) * self.idf_[x.indices]
+        lengths = np.diff(x.indptr)
+        squares = np.add.reduceat(x.data**2, x.indptr[:-1][lengths > 0]) if x.nnz else np.zeros(0)
+        norms = np.ones(len(docs))
+        norms[lengths > 0] = np.sqrt(squares)
+        x.data /= np.repeat(norms, lengths)
+        return x
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         return np.array(sorted(self.vocabulary_, key=self.vocabulary_.get), dtype=object)
 
 
 def lexicon_label(doc: Doc) -> str:
-    """The cue-word baseline: more success cues -> success, more problem cues -> improvement."""
-    success = doc.hand[HAND_FEATURES.index("success_cue")]
-    problem = doc.hand[HAND_FEATURES.index("improvement_cue")]
+    """The cue-word baseline: cue counts per side, a negated cue counting for the other side."""
+    raw = {name: math.expm1(v) for name, v in zip(HAND_FEATURES, doc.hand)}
+    success = round(raw["success_cue"] - 2 * raw["negated_success"] + raw["negated_improvement"], 6)
+    problem = round(raw["improvement_cue"] - 2 * raw["negated_improvement"] + raw["negated_success"], 6)
     if success > problem:
         return "success"
     if problem > success:

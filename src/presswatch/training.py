@@ -29,11 +29,13 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from presswatch.classify import MODEL_DIR, MODEL_PATH, _load, write_model
 from presswatch.errors import ModelError
 from presswatch.evaluation import CORPUS_DIR, Example, evaluate_model, evaluate_predictions, lexicon_baseline, read_corpus
-from presswatch.features import CharGrams, HandFeatures, Prepare, focus_grams, heading_grams, prepare, word_grams
+from presswatch.features import (
+    CharGrams, HandFeatures, Prepare, focus_grams, heading_grams, lead_grams, prepare, word_grams,
+)
 from presswatch.models import LABELS, normalise_text
 
-GRID = {"C": (1.0, 3.0, 10.0, 30.0), "heading": (0.3, 0.7), "focus": (0.5, 1.0)}
-FIXED = {"chars": 1.0, "words": 1.0, "hand": 0.5, "char_range": (2, 5), "max_iter": 3000}
+GRID = {"C": (10.0, 30.0), "words": (1.0, 1.5), "lead": (0.5, 1.0), "heading": (0.3, 0.7)}
+FIXED = {"chars": 1.0, "focus": 1.0, "hand": 0.5, "char_range": (2, 5), "max_iter": 3000}
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +68,7 @@ class ModelCard:
             "## Model",
             "Logistic regression (multinomial, L2) over TF-IDF blocks: word 1-2-grams with negation-scope"
             f" tokens, character {h['char_range'][0]}-{h['char_range'][1]}-grams within words, words of the clause after a"
-            " contrast or concession (focus), heading words, and hand features (negation, pending, contrast,"
+            " contrast or concession (focus), first and last sentence words, heading words, and hand features (negation, pending, contrast,"
             " hedges, intentions, figures, quotes, cue-word counts). Scores are the model's probabilities.", "",
             "Hyper-parameters (chosen by stratified cross-validation on the training rows only): "
             + ", ".join(f"{k}={v}" for k, v in sorted(h.items())), "",
@@ -92,14 +94,17 @@ class ModelCard:
         return "\n".join(lines)
 
 
-def build_pipeline(params: dict[str, Any], *, min_df: int = 2, seed: int = 0) -> Pipeline:
+def build_pipeline(params: dict[str, Any], *, min_df: int = 2, seed: int = 0, headings: bool = True) -> Pipeline:
+    """The model; ``headings=False`` leaves out the heading block (training rows without headings)."""
     blocks = [
         ("words", TfidfVectorizer(analyzer=word_grams, min_df=min_df, sublinear_tf=True)),
         ("chars", CharGrams(ngram_range=tuple(params["char_range"]), min_df=min_df + 1)),
         ("focus", TfidfVectorizer(analyzer=focus_grams, min_df=min_df, sublinear_tf=True)),
+        ("lead", TfidfVectorizer(analyzer=lead_grams, min_df=min_df, sublinear_tf=True)),
         ("heading", TfidfVectorizer(analyzer=heading_grams, min_df=min_df, sublinear_tf=True)),
         ("hand", HandFeatures()),
     ]
+    blocks = [b for b in blocks if headings or b[0] != "heading"]
     weights = {name: float(params[name]) for name, _ in blocks}
     clf = LogisticRegression(C=params["C"], max_iter=params["max_iter"], random_state=seed)
     return Pipeline([("prep", Prepare()), ("features", FeatureUnion(blocks, transformer_weights=weights)), ("clf", clf)])
@@ -113,7 +118,7 @@ def cross_validate(examples: Sequence[Example], *, seed: int = 0, min_df: int = 
     combos = [dict(zip(GRID, values)) | FIXED for values in itertools.product(*GRID.values())]
     scores: dict[int, list[float]] = {i: [] for i in range(len(combos))}
     for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y):
-        union = build_pipeline(combos[0], min_df=min_df).named_steps["features"]
+        union = build_pipeline(combos[0], min_df=min_df, headings=has_headings(examples, min_df)).named_steps["features"]
         fitted = {name: t.fit([docs[i] for i in train]) for name, t in union.transformer_list}
         parts = {name: (t.transform([docs[i] for i in train]), t.transform([docs[i] for i in test])) for name, t in fitted.items()}
         for c, params in enumerate(combos):
@@ -124,12 +129,18 @@ def cross_validate(examples: Sequence[Example], *, seed: int = 0, min_df: int = 
     return combos[best], statistics.mean(scores[best]), statistics.pstdev(scores[best]), folds
 
 
+def has_headings(examples: Sequence[Example], min_df: int = 2) -> bool:
+    """Whether any heading word is frequent enough for the heading block to have a vocabulary."""
+    counts = Counter(t for e in examples for t in set(heading_grams(prepare([("", e.heading)])[0])))
+    return any(c >= min_df for c in counts.values())
+
+
 def plain_tfidf_baseline(train: Sequence[Example], rows: Sequence[Example], *, seed: int = 0) -> list[str]:
     """Word 1-2-gram TF-IDF + logistic regression, C chosen by cross-validation on ``train``."""
     y = [e.label for e in train]
     best_c, best = 1.0, -1.0
     folds = StratifiedKFold(max(2, min(5, min(Counter(y).values()))), shuffle=True, random_state=seed)
-    for c in GRID["C"]:
+    for c in (1.0, 3.0, 10.0, 30.0):
         pipe = Pipeline([("tfidf", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)),
                          ("clf", LogisticRegression(C=c, max_iter=3000, random_state=seed))])
         score = statistics.mean(
@@ -171,7 +182,7 @@ def train_and_write(corpus_dir: Path | None = None, out_dir: Path | None = None,
         raise ModelError(f"not enough training rows in {corpus_dir}/train-*.jsonl: {dict(counts)}")
     min_df = 2 if len(train) >= 200 else 1
     params, cv_mean, cv_std, folds = cross_validate(train, seed=seed, min_df=min_df)
-    pipeline = build_pipeline(params, min_df=min_df, seed=seed)
+    pipeline = build_pipeline(params, min_df=min_df, seed=seed, headings=has_headings(train, min_df))
     pipeline.fit([(e.text, e.heading) for e in train], [e.label for e in train])
     for _, block in pipeline.named_steps["features"].transformer_list:
         if hasattr(block, "stop_words_"):

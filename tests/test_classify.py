@@ -1,0 +1,205 @@
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from presswatch.classify import (
+    MODEL_PATH,
+    ParagraphInput,
+    SectionLabel,
+    classify_article,
+    classify_paragraphs,
+    label_sections,
+    load_model,
+    read_header,
+    train_model,
+)
+from presswatch.errors import ModelError
+from presswatch.evaluation import evaluate_model, evaluate_predictions, format_report, lexicon_baseline, read_corpus
+from presswatch.models import Article, Classification, Paragraph, Section, normalise_text
+
+SEED = Path(__file__).parents[2] / "shared" / "seeds" / "000_f3189f94bcb30073.txt"
+CORPUS = Path(__file__).parents[1] / "src" / "presswatch" / "data" / "corpus"
+
+HARD_CASES = [
+    ("concession", None, "improvement",
+     "Si la messagerie sécurisée a conquis les hôpitaux, les cabinets de ville l'utilisent encore très peu et "
+     "continuent d'envoyer leurs courriers par la poste."),
+    ("negation", None, "improvement",
+     "La connexion des centres de radiologie au dossier du patient n'est toujours pas effective, deux ans après "
+     "l'échéance fixée par le ministère."),
+    ("heading says success", "Des réussites en série", "improvement",
+     "Les éditeurs de logiciels dénoncent cependant des délais intenables et des règles modifiées en cours de route."),
+    ("heading says problem", "Des retards qui s'accumulent", "success",
+     "Le raccordement des laboratoires a, lui, été achevé en avance, et tous transmettent désormais leurs "
+     "résultats par voie électronique."),
+    ("quoted criticism", None, "improvement",
+     "« Nous ne pouvons pas demander aux patients de faire confiance à un outil qui tombe en panne chaque "
+     "semaine », regrette le président d'une association d'usagers."),
+    ("figure only", None, "context",
+     "Le programme dispose d'une enveloppe de 450 millions d'euros répartie sur trois ans entre les régions."),
+    ("figures of progress", None, "success",
+     "Plus de huit pharmacies sur dix lisent désormais l'ordonnance numérique, et le nombre de prescriptions "
+     "dématérialisées a triplé en un an."),
+    ("negated problem", None, "success",
+     "Aucun incident n'a perturbé la bascule des hôpitaux vers le nouveau système d'identification, qui s'est "
+     "faite en un week-end."),
+    ("announcement", None, "context",
+     "Le ministère présentera sa nouvelle stratégie pour les données de santé lors d'un conseil prévu au mois de mars."),
+    ("biography", None, "context",
+     "Médecin de formation, il a dirigé pendant dix ans le service informatique d'un grand hôpital parisien avant "
+     "de rejoindre l'agence."),
+]
+
+
+@pytest.mark.parametrize(("case", "heading", "expected", "text"), HARD_CASES, ids=[c[0] for c in HARD_CASES])
+def test_hard_cases(case, heading, expected, text):
+    [result] = classify_paragraphs([ParagraphInput("p1", text, heading)])
+    assert result.label == expected
+
+
+def test_order_ids_scores_and_cues_come_from_the_text():
+    items = [ParagraphInput(f"id{i}", text, heading) for i, (_, heading, _, text) in enumerate(HARD_CASES)]
+    results = classify_paragraphs(list(reversed(items)))
+    assert [r.paragraph_id for r in results] == [i.id for i in reversed(items)]
+    for item, result in zip(reversed(items), results):
+        assert 1 / 3 < result.score <= 1.0
+        assert 3 <= len(result.cues) <= 5
+        for cue in result.cues:
+            if cue.startswith("titre: "):
+                assert cue.removeprefix("titre: ") in normalise_text(item.heading)
+            else:
+                assert cue in item.text
+
+
+def test_one_batch_equals_one_by_one():
+    items = [ParagraphInput(f"id{i}", text, heading) for i, (_, heading, _, text) in enumerate(HARD_CASES)]
+    together = classify_paragraphs(items)
+    alone = [classify_paragraphs([item])[0] for item in items]
+    assert together == alone
+    assert classify_paragraphs([]) == []
+
+
+def _seed_paragraphs():
+    if not SEED.exists():
+        pytest.skip("seed article not available")
+    headings = {"Des actions marquées par la crise sanitaire", "Plusieurs succès…", "… et d’autres points à approfondir"}
+    heading, items = None, []
+    for line in SEED.read_text(encoding="utf-8").splitlines():
+        if line.strip() in headings:
+            heading = line.strip()
+        elif line.strip():
+            items.append(ParagraphInput(f"s{len(items)}", line.strip(), heading))
+    return items
+
+
+@pytest.mark.parametrize(
+    ("start", "heading", "expected"),
+    [
+        ("Sur le banc des réussites", "Plusieurs succès…", "success"),
+        ("Mais si le lancement de Mon Espace Santé", "Plusieurs succès…", "improvement"),
+        ("« En matière de gouvernance", "… et d’autres points à approfondir", "improvement"),
+    ],
+)
+def test_seed_paragraphs(start, heading, expected):
+    item = next(i for i in _seed_paragraphs() if i.text.startswith(start))
+    assert item.heading == heading
+    [result] = classify_paragraphs([item])
+    assert result.label == expected
+
+
+def _article(*sections):
+    built = tuple(
+        Section(heading, tuple(Paragraph(f"{k}-{j}", text, j) for j, text in enumerate(texts)))
+        for k, (heading, texts) in enumerate(sections)
+    )
+    return Article("a1", "https://example.org/a", "Titre", "test", None, built)
+
+
+def test_classify_article_uses_section_headings():
+    article = _article(("Des réussites en série", [HARD_CASES[2][3]]), (None, [HARD_CASES[5][3]]))
+    expected = classify_paragraphs([
+        ParagraphInput("0-0", HARD_CASES[2][3], "Des réussites en série"),
+        ParagraphInput("1-0", HARD_CASES[5][3], None),
+    ])
+    assert classify_article(article) == tuple(expected)
+
+
+def test_label_sections_keeps_both_kinds():
+    article = _article(("Bilan", ["a", "b", "c"]), ("Contexte", ["d"]), ("Vide", []))
+    results = [
+        Classification("0-0", "success", 0.9), Classification("0-1", "improvement", 0.7),
+        Classification("0-2", "context", 0.6), Classification("1-0", "context", 0.8),
+    ]
+    assert label_sections(article, results) == (
+        SectionLabel("Bilan", "mixed", 0.8, ("0-0",), ("0-1",)),
+        SectionLabel("Contexte", "context", 0.8),
+        SectionLabel("Vide", "context", 0.0),
+    )
+
+
+def test_evaluation_numbers_on_a_hand_computed_example():
+    gold = ["success", "success", "success", "improvement", "context", "context", "context"]
+    predicted = ["success", "success", "improvement", "improvement", "context", "success", "improvement"]
+    report = evaluate_predictions(gold, predicted)
+    assert report.confusion == ((2, 1, 0), (0, 1, 0), (1, 1, 1))
+    assert report.accuracy == 0.5714
+    assert [(c.precision, c.recall, c.f1, c.support) for c in report.per_class] == [
+        (0.6667, 0.6667, 0.6667, 3), (0.3333, 1.0, 0.5, 1), (1.0, 0.3333, 0.5, 3)]
+    assert report.macro_f1 == 0.5556
+    assert report.to_dict()["per_class"]["improvement"]["recall"] == 1.0
+    assert "macro-F1=0.556" in format_report(report)
+
+
+def test_evaluate_model_and_lexicon_baseline_on_rows():
+    rows = [{"text": text, "label": expected, "heading": heading} for _, heading, expected, text in HARD_CASES]
+    assert evaluate_model(rows).n == len(HARD_CASES)
+    assert lexicon_baseline([{"text": "Un succès et un record.", "label": "success"},
+                             {"text": "Des retards et des pannes.", "label": "success"},
+                             {"text": "La réunion a lieu mardi.", "label": "context"}]) == ["success", "improvement", "context"]
+
+
+def test_read_corpus_skips_a_partial_last_line(tmp_path):
+    path = tmp_path / "train-x.jsonl"
+    path.write_text('{"text": "Un.", "label": "context"}\n{"text": "Deux", "label": "succ', encoding="utf-8")
+    assert [r.text for r in read_corpus([path])] == ["Un."]
+
+
+def test_missing_and_corrupt_models_raise_model_error(tmp_path):
+    with pytest.raises(ModelError, match="presswatch train"):
+        load_model(tmp_path / "absent.bin")
+    garbage = tmp_path / "garbage.bin"
+    garbage.write_bytes(b"not a model at all")
+    with pytest.raises(ModelError, match="not a presswatch model"):
+        load_model(garbage)
+    blob = MODEL_PATH.read_bytes()
+    truncated = tmp_path / "truncated.bin"
+    truncated.write_bytes(blob[:-100])
+    with pytest.raises(ModelError, match="corrupt"):
+        load_model(truncated)
+    header, payload = read_header(MODEL_PATH)
+    old = tmp_path / "old.bin"
+    old.write_bytes(b"presswatch-model\n" + json.dumps(header | {"sklearn": "0.24.2"}).encode() + b"\n" + payload)
+    with pytest.raises(ModelError, match="scikit-learn 0.24.2"):
+        load_model(old)
+
+
+def test_training_is_reproducible_and_writes_a_card(tmp_path):
+    rows = [json.loads(line) for line in (CORPUS / "train-c.jsonl").read_text(encoding="utf-8").splitlines()]
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "train-z.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[:90]), encoding="utf-8")
+    (corpus / "dev.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[80:]), encoding="utf-8")
+    cards = [train_model(corpus, tmp_path / name, seed=0) for name in ("one", "two")]
+    assert cards[0].data_hash == cards[1].data_hash
+    assert cards[0].dropped_as_in_dev == 10
+    assert sum(cards[0].train_sizes.values()) == 80
+    assert sum(cards[0].dev_sizes.values()) == len(rows) - 80
+    assert set(cards[0].baselines) == {"lexicon baseline", "plain TF-IDF baseline"}
+    assert (tmp_path / "one" / "MODEL_CARD.md").read_text(encoding="utf-8").startswith("# presswatch paragraph classifier")
+    assert json.loads((tmp_path / "one" / "model_card.json").read_text(encoding="utf-8"))["cv_folds"] == cards[0].cv_folds
+    items = [ParagraphInput(str(i), r["text"], r.get("heading")) for i, r in enumerate(rows[80:])]
+    first, second = (classify_paragraphs(items, load_model(tmp_path / n / "classifier.bin")) for n in ("one", "two"))
+    assert first == second
+    shutil.rmtree(corpus)
