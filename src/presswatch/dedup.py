@@ -136,12 +136,11 @@ class DedupIndex:
         active = np.flatnonzero(~empty & (alias < 0))
         rows = np.concatenate([np.arange(m), m + active])
         all_sigs = np.concatenate([self.sigs, sigs])
-        left, right = mh.colliding_pairs(np.concatenate([mh.band_keys(self.sigs, p.bands), keys[active]]))
+        left, right = mh.colliding_pairs(
+            np.concatenate([mh.band_keys(self.sigs, p.bands), keys[active]]),
+            keep=lambda a, b: (rows[b] >= m) & (mh.estimate_jaccard(all_sigs, rows[a], rows[b]) >= p.floor),
+        )
         left, right = rows[left], rows[right]
-        keep = right >= m
-        left, right = left[keep], right[keep]
-        keep = mh.estimate_jaccard(all_sigs, left, right) >= p.floor
-        left, right = left[keep], right[keep]
         inter, na, nb = mh.pair_overlap(all_sh, all_off, left, right)
         jac, similar = p.similar(inter, na, nb)
         left, right, jac = left[similar], right[similar], jac[similar]
@@ -312,10 +311,10 @@ def _stream_chunk(batch, p, table, figs, ids, store) -> list[DuplicateMatch]:  #
     for j, i, s in zip(q[sim_x].tolist(), k[sim_x].tolist(), jac_x[sim_x].tolist()):
         partners.setdefault(j, []).append((i, s))
 
-    left, right = mh.colliding_pairs(keys[live])
+    left, right = mh.colliding_pairs(
+        keys[live], keep=lambda a, b: mh.estimate_jaccard(sig, live[a], live[b]) >= p.floor
+    )
     left, right = live[left], live[right]
-    keep = mh.estimate_jaccard(sig, left, right) >= p.floor
-    left, right = left[keep], right[keep]
     jac_w, sim_w = p.similar(*mh.pair_overlap(sh.shingles, sh.offsets, left, right))
     for i, j, s in zip(left[sim_w].tolist(), right[sim_w].tolist(), jac_w[sim_w].tolist()):
         partners.setdefault(j, []).append((m + i, s))
@@ -393,9 +392,11 @@ def group_stories(articles: Sequence[ArticleRecord], *, threshold: float = 0.8, 
     articles = sorted(articles, key=_canonical_key)
     sh = _shingle_all(["\n".join(a.paragraphs) for a in articles], p)
     sigs = mh.signatures(sh, p.num_perm)
-    left, right = mh.colliding_pairs(mh.band_keys(sigs, p.bands))
-    live = (np.diff(sh.offsets)[left] > 0) & (mh.estimate_jaccard(sigs, left, right) >= p.floor)
-    left, right = left[live], right[live]
+    nonempty = np.diff(sh.offsets) > 0
+    left, right = mh.colliding_pairs(
+        mh.band_keys(sigs, p.bands),
+        keep=lambda a, b: nonempty[a] & (mh.estimate_jaccard(sigs, a, b) >= p.floor),
+    )
     _, similar = p.similar(*mh.pair_overlap(sh.shingles, sh.offsets, left, right))
     root = list(range(len(articles)))
 

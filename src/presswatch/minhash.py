@@ -16,7 +16,7 @@ import functools
 import hashlib
 import tomllib
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 
@@ -246,9 +246,12 @@ def distinct_counts(sh: Shingled) -> np.ndarray:
     return np.bincount((keys >> U64(32)).astype(np.int64), minlength=n)
 
 
-def colliding_pairs(keys: np.ndarray, cap: int = 64) -> tuple[np.ndarray, np.ndarray]:
+def colliding_pairs(
+    keys: np.ndarray, cap: int = 64, keep: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Distinct (i, j), i < j, of rows sharing at least one band key (each row paired with at
-    most ``cap`` lower rows per band, so a huge bucket stays linear)."""
+    most ``cap`` lower rows per band, so a huge bucket stays linear); ``keep`` filters each
+    band's pairs as they are found, so memory holds only the pairs that pass."""
     n, bands = keys.shape
     found = []
     for band in range(bands):
@@ -264,6 +267,9 @@ def colliding_pairs(keys: np.ndarray, cap: int = 64) -> tuple[np.ndarray, np.nda
         first = np.repeat(np.arange(n) - q, q)
         step = np.arange(total) - np.repeat(np.cumsum(q) - q, q)
         earlier = order[first + step]
+        if keep is not None:
+            passed = keep(earlier, later)
+            earlier, later = earlier[passed], later[passed]
         found.append(np.minimum(earlier, later).astype(np.int64) * n + np.maximum(earlier, later))
     if not found:
         empty = np.zeros(0, dtype=np.int64)
