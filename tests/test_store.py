@@ -327,12 +327,15 @@ def test_runs_and_source_status(store: Store) -> None:
     run = store.start_run(SEEN)
     store.finish_run(run, {"new": 1, "failed": 1}, SEEN + timedelta(minutes=3))
     assert store.counts()["runs"] == 1
-    assert store.source_status("Journal des hôpitaux") == "0 article(s), never ingested, 0 open failure(s)"
-    store.save_article(make_article(), (), (), seen_at=SEEN)
-    store.record_failure(Failure("Journal des hôpitaux", "https://ex.fr/x", "fetch", "HTTP 404", SEEN))
-    assert store.source_status("Journal des hôpitaux") == (
-        "1 article(s), last seen 2022-09-20 08:30, 1 open failure(s)"
+    assert store.source_status("hopitaux-rss") == "0 article(s), never ingested, 0 open failure(s)"
+    store.save_article(replace(make_article(), origin="hopitaux-rss"), (), (), seen_at=SEEN)
+    store.record_failure(Failure("hopitaux-rss", "https://ex.fr/x", "fetch", "HTTP 404", SEEN))
+    store.set_fetch_state("https://ex.fr/rss", etag=None, last_modified=None, content_hash="h", status=200,
+                          fetched_at=SEEN)
+    assert store.source_status("hopitaux-rss", "https://ex.fr/rss") == (
+        "1 article(s), last seen 2022-09-20 08:30, last fetch 2022-09-20 08:30 (HTTP 200), 1 open failure(s)"
     )
+    assert store.source_status("Journal des hôpitaux").startswith("0 article(s)")  # the outlet is not the source
 
 
 def test_a_version_1_store_is_migrated_in_place_and_keeps_its_data(tmp_path: Path) -> None:
@@ -340,7 +343,8 @@ def test_a_version_1_store_is_migrated_in_place_and_keeps_its_data(tmp_path: Pat
     with open_store(path) as store:
         store.record_failure(Failure("s", "u", "read", "r", datetime(2022, 9, 1, tzinfo=timezone.utc)))
     conn = sqlite3.connect(path)
-    conn.executescript("DROP TABLE dedup_state; DROP TABLE dedup_seen; PRAGMA user_version = 1;")
+    conn.executescript("DROP TABLE dedup_state; DROP TABLE dedup_seen; DROP INDEX articles_origin;"
+                       " ALTER TABLE articles DROP COLUMN origin; PRAGMA user_version = 1;")
     conn.close()
     with open_store(path) as store:
         assert store.counts()["failures"] == 1 and store.dedup_index() is None

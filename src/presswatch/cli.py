@@ -254,7 +254,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
     with open_store(config.database) as store:
         for spec in config.sources:
             location = spec.location if isinstance(spec.location, str) else f"{len(spec.location)} URLs"
-            status = store.source_status(spec.name)
+            status = store.source_status(spec.name, spec.location if isinstance(spec.location, str) else None)
             tags = ",".join(spec.tags) or "-"
             print(f"{spec.name}\t{spec.kind}\t{location}\ttags={tags}\t{status}")
     return 0

@@ -100,6 +100,7 @@ class Article:
     language: str | None = None
     relevant: bool | None = None
     topics: tuple[str, ...] = ()
+    origin: str = ""
 
     @property
     def paragraphs(self) -> tuple[Paragraph, ...]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from presswatch.classify import ParagraphInput, classify_paragraphs, load_model
@@ -46,7 +46,7 @@ class BatchResult:
 
 def prepare_article(doc: RawDocument) -> Article:
     """Extraction, cleaning, near-duplicate removal, language and relevance of one document."""
-    article = extract_article(doc)
+    article = replace(extract_article(doc), origin=doc.source)
     article = clean_article(article)
     article = drop_duplicate_paragraphs(article)
     article = detect_language(article)

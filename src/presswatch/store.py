@@ -17,7 +17,8 @@ Schema (version 2, ``PRAGMA user_version``; ``_MIGRATIONS[i]`` upgrades version 
     runs             started, finished, stats
     fetch_state      url -> etag, last_modified, content_hash, status, fetched_at
     dedup_state      (version 2) the persisted near-duplicate index, one blob
-    dedup_seen       (version 2) paragraph ids already through the corpus-level dedup
+    dedup_seen       (version 2) paragraph ids already through the corpus-level dedup;
+                     articles.origin (version 2): the configured source an article came from
 
 Nothing is deleted: a changed article becomes a new revision, earlier paragraphs stay. Every
 write is one ``BEGIN IMMEDIATE`` transaction. Timestamps are stored as ISO 8601 text exactly as
@@ -113,6 +114,8 @@ CREATE TABLE fetch_state (
 _V2 = """
 CREATE TABLE dedup_state (name TEXT PRIMARY KEY, data BLOB NOT NULL, updated_at TEXT NOT NULL);
 CREATE TABLE dedup_seen (paragraph_id TEXT PRIMARY KEY);
+ALTER TABLE articles ADD COLUMN origin TEXT NOT NULL DEFAULT '';
+CREATE INDEX articles_origin ON articles(origin);
 """
 _MIGRATIONS: tuple[str, ...] = (_V1, _V2)
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -281,21 +284,21 @@ class Store:
             conn.execute(
                 "INSERT INTO articles (id, url, canonical_url, title, source, published, author,"
                 " date_source, declared_language, language, relevant, topics, day, first_seen,"
-                " last_seen, revision, content_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                " last_seen, revision, content_hash, origin) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
                 " ON CONFLICT(id) DO UPDATE SET canonical_url=excluded.canonical_url,"
                 " title=excluded.title, source=excluded.source, published=excluded.published,"
                 " author=excluded.author, date_source=excluded.date_source,"
                 " declared_language=excluded.declared_language, language=excluded.language,"
                 " relevant=excluded.relevant, topics=excluded.topics, day=excluded.day,"
                 " last_seen=excluded.last_seen, revision=excluded.revision,"
-                " content_hash=excluded.content_hash",
+                " content_hash=excluded.content_hash, origin=excluded.origin",
                 (
                     article.id, article.url, article.canonical_url, article.title, article.source,
                     _iso(article.published), article.author, article.date_source,
                     article.declared_language, article.language,
                     None if article.relevant is None else int(article.relevant),
                     json.dumps(list(article.topics), ensure_ascii=False), day, first_seen, seen,
-                    revision, content_hash,
+                    revision, content_hash, article.origin,
                 ),
             )
             if status != "unchanged":
@@ -496,16 +499,17 @@ class Store:
         months = {Period.containing("month", d) for d in days}
         return [p.key for p in sorted(weeks, key=_start)] + [p.key for p in sorted(months, key=_start)]
 
-    def source_status(self, source: str) -> str:
-        """One line on a source: stored articles, last time one was seen, open failures."""
-        row = self._read(
-            "SELECT count(*), max(last_seen) FROM articles WHERE source = ?", (source,)
-        )[0]
+    def source_status(self, source: str, url: str | None = None) -> str:
+        """One line on a configured source: articles, last seen, last fetch of ``url``, open failures."""
+        row = self._read("SELECT count(*), max(last_seen) FROM articles WHERE origin = ?", (source,))[0]
         failed = self._read(
             "SELECT count(*) FROM failures WHERE source = ? AND resolved_at IS NULL", (source,)
         )[0][0]
-        seen = f"last seen {row[1][:16].replace('T', ' ')}" if row[1] else "never ingested"
-        return f"{row[0]} article(s), {seen}, {failed} open failure(s)"
+        parts = [f"{row[0]} article(s)", f"last seen {row[1][:16].replace('T', ' ')}" if row[1] else "never ingested"]
+        fetched = self.get_fetch_state(url) if url else None
+        if fetched is not None:
+            parts.append(f"last fetch {str(fetched.fetched_at)[:16].replace('T', ' ')} (HTTP {fetched.status})")
+        return ", ".join([*parts, f"{failed} open failure(s)"])
 
     def articles_in(self, period: Period) -> list[StoredArticle]:
         """Articles whose day (published, else first seen) falls in ``period``, current revision."""
@@ -680,7 +684,7 @@ def _assemble(
             date_source=a["date_source"], declared_language=a["declared_language"],
             removals=tuple(cuts[a["id"]]), language=a["language"],
             relevant=None if a["relevant"] is None else bool(a["relevant"]),
-            topics=tuple(json.loads(a["topics"])),
+            topics=tuple(json.loads(a["topics"])), origin=a["origin"],
         )
         ids = list(dict.fromkeys(p.id for p in article.paragraphs))
         story_id, canonical_id = story.get(a["id"], (None, None))
