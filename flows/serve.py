@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 from prefect import serve
 from prefect.schedules import Cron
@@ -16,12 +17,13 @@ from presswatch.errors import ConfigError
 from presswatch_flows.monitor import monitor
 
 
-def serve_schedules(config_path: str | None = None, *, limit: int = 2) -> None:
+def build_deployments(config_path: str | None = None) -> list[Any]:
+    """One deployment of ``monitor`` per ``[schedules.NAME]``, with its cron and time zone."""
     config = resolve_config(config_path)
     if not config.schedules:
         raise ConfigError("no [schedules.*] in the configuration: nothing to serve")
     absolute = str(Path(config_path).resolve()) if config_path else None
-    deployments = [
+    return [
         monitor.to_deployment(
             name=schedule.name,
             schedules=[Cron(schedule.cron, timezone=schedule.timezone)],
@@ -30,7 +32,10 @@ def serve_schedules(config_path: str | None = None, *, limit: int = 2) -> None:
         )
         for schedule in config.schedules
     ]
-    serve(*deployments, limit=limit)
+
+
+def serve_schedules(config_path: str | None = None, *, limit: int = 2) -> None:
+    serve(*build_deployments(config_path), limit=limit)
 
 
 if __name__ == "__main__":

@@ -146,3 +146,13 @@ def test_digest_flow_for_an_empty_period_still_writes_files(tmp_path):
     paths = digest("2030-W01", config_path=str(config))
     data = json.loads(Path([p for p in paths if p.endswith(".json")][0]).read_text(encoding="utf-8"))
     assert data["counts"]["articles"] == 0 and data["successes"] == []
+
+
+def test_serve_builds_one_deployment_per_schedule_in_paris_time():
+    from presswatch_flows.serve import build_deployments
+
+    deployments = build_deployments(str(REPO / "samples" / "presswatch.toml"))
+    assert [d.name for d in deployments] == ["weekly", "monthly"]
+    crons = [(d.schedules[0].schedule.cron, d.schedules[0].schedule.timezone) for d in deployments]
+    assert crons == [("0 7 * * 1", "Europe/Paris"), ("0 7 1 * *", "Europe/Paris")]
+    assert [d.parameters["period_kind"] for d in deployments] == ["week", "month"]
