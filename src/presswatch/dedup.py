@@ -99,7 +99,9 @@ def _shingle_all(texts: Sequence[str], params: Params) -> mh.Shingled:
 
 class DedupIndex:
     """Kept paragraphs (unique or figure updates) of earlier runs: shingle sets, figures and
-    band keys, so a later run hashes only its new paragraphs."""
+    MinHash signatures, so a later run hashes only its new paragraphs. Earlier decisions are
+    never revised: a new record may become the duplicate of an indexed record even when its
+    own order key is smaller (one batch over both runs would have kept the new one)."""
 
     def __init__(self, *, num_perm: int = 128, bands: int = 32, threshold: float = 0.8,
                  containment: float = 0.9, min_contained: int = 10, shingle: int = 3) -> None:
