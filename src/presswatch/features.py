@@ -21,6 +21,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import TfidfVectorizer
 
 from presswatch.models import normalise_text
 
@@ -253,6 +254,27 @@ class Prepare(BaseEstimator, TransformerMixin):
 
     def transform(self, items: Sequence[tuple[str, str | None]]) -> list[Doc]:
         return prepare(items)
+
+
+class FocusBlock(BaseEstimator, TransformerMixin):
+    """TF-IDF of the focus words, scaled per paragraph by the square root of the share of the
+    paragraph they cover: a turn in a one-sentence paragraph counts more than a closing caveat."""
+
+    def __init__(self, min_df: int = 2) -> None:
+        self.min_df = min_df
+
+    def fit(self, docs: Sequence[Doc], y: object = None) -> FocusBlock:
+        self.vectorizer_ = TfidfVectorizer(analyzer=focus_grams, min_df=self.min_df, sublinear_tf=True).fit(docs)
+        return self
+
+    def transform(self, docs: Sequence[Doc]) -> sp.csr_matrix:
+        x = self.vectorizer_.transform(docs).tocsr()
+        share = np.array([math.sqrt(len(d.focus) / len(d.tokens)) if d.focus else 1.0 for d in docs])
+        x.data *= np.repeat(share, np.diff(x.indptr))
+        return x
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        return self.vectorizer_.get_feature_names_out()
 
 
 class HandFeatures(BaseEstimator, TransformerMixin):
