@@ -75,6 +75,23 @@ def test_figure_update_is_kept_and_linked():
     assert matches[2].similarity == 1.0
 
 
+SHORT_15 = ("Mon Espace Santé compte désormais 15 millions d'utilisateurs actifs, selon l'Assurance maladie, "
+            "qui se félicite d'une adoption plus rapide que prévu dans toutes les régions.")
+
+
+def test_one_changed_figure_in_a_short_paragraph_is_a_figure_update_not_unique():
+    newer = SHORT_15.replace("15 millions", "16 millions")
+    other_facts = ("Mon Espace Santé compte désormais 16 applications référencées, selon la délégation au "
+                   "numérique, qui regrette une intégration plus lente que prévu dans les hôpitaux.")
+    matches = find_duplicates([ParagraphRecord("old", SHORT_15, (1,)), ParagraphRecord("new", newer, (2,)),
+                               ParagraphRecord("other", other_facts, (3,))])
+    assert [(m.id, m.duplicate_of, m.kind) for m in matches] == [
+        ("old", None, "unique"), ("new", "old", "figure_update"), ("other", None, "unique")]
+    assert matches[1].similarity == 1.0
+    written = SHORT_15.replace("15 millions", "1,6 million")
+    assert find_duplicates([ParagraphRecord("old", SHORT_15), ParagraphRecord("w", written)])[1].kind == "figure_update"
+
+
 def test_sentence_dropped_is_a_duplicate_even_when_it_carried_a_figure():
     shorter = MES.rsplit(". ", 1)[0] + "."
     matches = find_duplicates([ParagraphRecord("full", MES), ParagraphRecord("short", shorter)])

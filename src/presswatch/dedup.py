@@ -1,6 +1,7 @@
 """Near-duplicate paragraphs and syndicated stories, at corpus scale.
 
-Paragraphs are shingled (``shingle`` consecutive folded words), MinHashed (``num_perm``
+Paragraphs are shingled (``shingle`` consecutive folded words, every figure replaced by one
+placeholder, so a changed number does not lower the similarity), MinHashed (``num_perm``
 functions) and bucketed by LSH (``bands`` bands of ``num_perm // bands`` rows: 32 x 4 finds
 pairs from Jaccard ~0.5 up). Every candidate pair is then verified exactly on its two shingle
 sets: a pair is *similar* when Jaccard >= ``threshold``, or when the shorter paragraph's

@@ -27,6 +27,7 @@ _BASE = 0x100000001B3
 _TABLE_SIZE = 0x3000
 _BASE_INV = pow(_BASE, -1, 2**64)
 _MAX = np.uint32(0xFFFFFFFF)
+_PLACEHOLDER = U64(0x5DEECE66D2F1A3B7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +120,12 @@ def _powers_upto(bits: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def shingle_texts(texts: Sequence[str], shingle: int = 3) -> Shingled:
-    """Shingle hashes (uint32, duplicates possible) and figure hashes of each text."""
+    """Shingle hashes (uint32, duplicates possible) and figure hashes of each text.
+
+    Shingles are taken over *masked* words: every figure word (digits, number words, months)
+    becomes one placeholder and a run of them ("1,5 million", "15 mars 2024") collapses to a
+    single one, so a changed figure leaves the shingle set intact and the figure multisets
+    alone tell a duplicate from a figure update."""
     n = len(texts)
     big = "\x00".join(texts)
     if big.count("\x00") != max(n - 1, 0):
@@ -151,6 +157,11 @@ def shingle_texts(texts: Sequence[str], shingle: int = 3) -> Shingled:
     figures = (tokens[is_fig] >> U64(32)).astype(np.uint32)
     fig_offsets = np.concatenate([[0], np.cumsum(np.bincount(fig_para, minlength=n))])
 
+    tokens[is_fig] = _PLACEHOLDER
+    run = np.concatenate([[False], is_fig[1:] & is_fig[:-1] & (para[1:] == para[:-1])])
+    if run.any():
+        tokens, para = tokens[~run], para[~run]
+        counts = np.bincount(para, minlength=n)
     shingles, sh_para = _shingles(tokens, para, counts, shingle)
     offsets = np.concatenate([[0], np.cumsum(np.bincount(sh_para, minlength=n))])
     return Shingled(shingles, offsets.astype(np.int64), figures, fig_offsets.astype(np.int64))
