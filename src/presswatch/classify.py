@@ -70,7 +70,6 @@ class Model:
         return tuple(str(c) for c in self.pipeline.classes_)
 
 
-
 def write_model(pipeline: Pipeline, header: Mapping[str, Any], path: Path) -> Path:
     payload = zlib.compress(pickle.dumps(pipeline, protocol=5), 6)
     full = {**header, "format": FORMAT_VERSION, "sklearn": sklearn.__version__,

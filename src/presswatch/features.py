@@ -1,7 +1,9 @@
 """Features of the paragraph classifier: tokens, negation scope, contrast focus, cue counts.
 
 Every paragraph is folded and tokenised once (``prepare``); the blocks of the model (word
-n-grams, character n-grams, focus clause, heading, hand features) read that one record.
+n-grams, character n-grams, focus clause, first/last sentence, heading, hand features) read
+that one record. Hand features are log(1 + count per TYPICAL_LENGTH tokens), so they do not
+grow with the length of a paragraph.
 Cue lists live in ``data/cues.toml``.
 """
 
@@ -31,7 +33,6 @@ _TOKEN = re.compile(r"\w+'|\w+|[%€]")
 _TOKEN_OR_STOP = re.compile(r"\w+'|\w+|[%€]|[.!?]+|,")
 _DIGIT = re.compile(r"\d")
 _FOLDS = (("\u2019\u2018\u02bc\u00b4`", "'"), ("\u00ab\u00bb\u201c\u201d\u201e", '"'), ("\u2026", "."))
-_STOPS = frozenset({".", "!", "?", "..."})
 _LEADS = frozenset({"mais", "et", "or", "car", "même"})
 _CONCEDE = frozenset({"si", "s'il", "s'ils", "quoiqu'", "quoique", "malgré", "certes"})
 _AUXILIARIES = frozenset(
@@ -69,8 +70,6 @@ class Cues:
     prefixes: frozenset[str]
     contrast: frozenset[str]
     phrases: dict[str, tuple[tuple[tuple[str, ...], str], ...]]
-    success: tuple[str, ...]
-    improvement: tuple[str, ...]
     stopwords: frozenset[str]
 
 
@@ -91,8 +90,6 @@ def load_cues(path: Path = CUES_PATH) -> Cues:
         prefixes=frozenset(normalise_text(w) for w in markers["negating_words"]),
         contrast=frozenset(w for w in (normalise_text(c) for c in markers["contrast"]) if " " not in w),
         phrases={k: tuple(sorted(v, key=lambda p: -len(p[0]))) for k, v in index.items()},
-        success=tuple(lexicon["success"]),
-        improvement=tuple(lexicon["improvement"]),
         stopwords=frozenset(normalise_text(w) for w in data["display"]["stopwords"]),
     )
 

@@ -1,7 +1,8 @@
 """Throughput of classify_paragraphs and load time of the packaged model (one process, one core).
 
 Paragraphs are the labelled corpus rows (train, dev, with their headings), cycled up to
-``--n`` items; each run classifies all of them in one call. Prints medians over ``--runs``.
+``--n`` items (``--join 4`` glues rows into press-length paragraphs); each run classifies
+all of them in one call. Prints medians over ``--runs``.
 """
 
 from __future__ import annotations
@@ -22,13 +23,18 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=5000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--model", type=Path, default=MODEL_PATH)
+    parser.add_argument("--join", type=int, default=1, help="glue N corpus rows into one paragraph (longer text)")
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     rows = read_corpus(sorted(CORPUS_DIR.glob("*.jsonl")))
     if not rows:
         raise SystemExit(f"no corpus rows in {CORPUS_DIR}")
-    items = [ParagraphInput(str(i), r.text, r.heading) for i, r in zip(range(args.n), itertools.cycle(rows))]
+    texts = itertools.cycle(rows)
+    items = []
+    for i in range(args.n):
+        group = [next(texts) for _ in range(args.join)]
+        items.append(ParagraphInput(str(i), " ".join(r.text for r in group), group[0].heading))
     loads = []
     for _ in range(args.runs):
         start = time.perf_counter()
