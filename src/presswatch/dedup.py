@@ -34,6 +34,7 @@ from presswatch.models import Article, Removal, Section
 
 KINDS = ("unique", "duplicate", "figure_update")
 _CHUNK = 4096
+_MARGIN = 0.15
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +61,14 @@ class Params:
     min_contained: int = 10
     shingle: int = 3
 
-    @property
-    def floor(self) -> float:
-        """Candidates whose MinHash estimate is below this are dropped before exact checking."""
-        return min(self.threshold, 0.5) - 0.15
+    def plausible(self, est: np.ndarray, na: np.ndarray, nb: np.ndarray) -> np.ndarray:
+        """Candidates worth an exact check: estimated Jaccard, or estimated containment of the
+        shorter text (from the estimate and the two shingle counts), within ``_MARGIN`` of the
+        thresholds of ``similar``."""
+        small = np.maximum(np.minimum(na, nb), 1)
+        contained = est * (na + nb) / ((1 + est) * small)
+        return (est >= self.threshold - _MARGIN) | (
+            (est >= 0.5 - _MARGIN) & (contained >= self.containment - _MARGIN) & (small >= self.min_contained))
 
     def similar(self, inter: np.ndarray, na: np.ndarray, nb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Jaccard of each pair and whether the pair counts as near-duplicate text."""
@@ -138,11 +143,16 @@ class DedupIndex:
         alias = _exact_copies(keys, sh, empty)
         active = np.flatnonzero(~empty & (alias < 0))
         rows = np.concatenate([np.arange(m), m + active])
-        all_sigs = np.concatenate([self.sigs, sigs])
-        left, right = mh.colliding_pairs(
-            np.concatenate([mh.band_keys(self.sigs, p.bands), keys[active]]),
-            keep=lambda a, b: (rows[b] >= m) & (mh.estimate_jaccard(all_sigs, rows[a], rows[b]) >= p.floor),
-        )
+        all_sk = mh.sketch(np.concatenate([self.sigs, sigs]))
+        sizes = np.diff(all_off)
+
+        def keep(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+            a, b = rows[a], rows[b]
+            out = b >= m
+            out[out] = p.plausible(mh.estimate_jaccard(all_sk, a[out], b[out]), sizes[a[out]], sizes[b[out]])
+            return out
+
+        left, right = mh.colliding_pairs(np.concatenate([mh.band_keys(self.sigs, p.bands), keys[active]]), keep=keep)
         left, right = rows[left], rows[right]
         inter, na, nb = mh.pair_overlap(all_sh, all_off, left, right)
         jac, similar = p.similar(inter, na, nb)
@@ -301,7 +311,7 @@ def _stream_chunk(batch, p, table, figs, ids, store) -> list[DuplicateMatch]:  #
     sh = mh.shingle_texts([text for _, text in batch], p.shingle)
     sig = mh.signatures(sh, p.num_perm)
     keys = mh.band_keys(sig, p.bands)
-    size = mh.distinct_counts(sh)
+    size = np.diff(sh.offsets)
     low = (sig & 0xFFFF).astype(np.uint16)
     live = np.flatnonzero(size > 0)
 
@@ -314,8 +324,9 @@ def _stream_chunk(batch, p, table, figs, ids, store) -> list[DuplicateMatch]:  #
     for j, i, s in zip(q[sim_x].tolist(), k[sim_x].tolist(), jac_x[sim_x].tolist()):
         partners.setdefault(j, []).append((i, s))
 
+    sk, raw = mh.sketch(sig), np.diff(sh.offsets)
     left, right = mh.colliding_pairs(
-        keys[live], keep=lambda a, b: mh.estimate_jaccard(sig, live[a], live[b]) >= p.floor
+        keys[live], keep=lambda a, b: p.plausible(mh.estimate_jaccard(sk, live[a], live[b]), raw[live[a]], raw[live[b]])
     )
     left, right = live[left], live[right]
     jac_w, sim_w = p.similar(*mh.pair_overlap(sh.shingles, sh.offsets, left, right))
@@ -395,10 +406,11 @@ def group_stories(articles: Sequence[ArticleRecord], *, threshold: float = 0.8, 
     articles = sorted(articles, key=_canonical_key)
     sh = _shingle_all(["\n".join(a.paragraphs) for a in articles], p)
     sigs = mh.signatures(sh, p.num_perm)
-    nonempty = np.diff(sh.offsets) > 0
+    sk, raw = mh.sketch(sigs), np.diff(sh.offsets)
+    nonempty = raw > 0
     left, right = mh.colliding_pairs(
         mh.band_keys(sigs, p.bands),
-        keep=lambda a, b: nonempty[a] & (mh.estimate_jaccard(sigs, a, b) >= p.floor),
+        keep=lambda a, b: nonempty[a] & p.plausible(mh.estimate_jaccard(sk, a, b), raw[a], raw[b]),
     )
     _, similar = p.similar(*mh.pair_overlap(sh.shingles, sh.offsets, left, right))
     root = list(range(len(articles)))

@@ -32,7 +32,8 @@ _PLACEHOLDER = U64(0x5DEECE66D2F1A3B7)
 
 @dataclass(frozen=True, slots=True)
 class Shingled:
-    """Shingle and figure hashes of ``n`` texts, as ragged arrays (``offsets`` has n + 1 items)."""
+    """Shingle and figure hashes of ``n`` texts, as ragged arrays (``offsets`` has n + 1 items);
+    the shingles of one text are distinct and sorted."""
 
     shingles: np.ndarray
     offsets: np.ndarray
@@ -120,7 +121,7 @@ def _powers_upto(bits: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def shingle_texts(texts: Sequence[str], shingle: int = 3) -> Shingled:
-    """Shingle hashes (uint32, duplicates possible) and figure hashes of each text.
+    """Shingle hashes (uint32, distinct and sorted within each text) and figure hashes.
 
     Shingles are taken over *masked* words: every figure word (digits, number words, months)
     becomes one placeholder and a run of them ("1,5 million", "15 mars 2024") collapses to a
@@ -163,6 +164,8 @@ def shingle_texts(texts: Sequence[str], shingle: int = 3) -> Shingled:
         tokens, para = tokens[~run], para[~run]
         counts = np.bincount(para, minlength=n)
     shingles, sh_para = _shingles(tokens, para, counts, shingle)
+    keys = sorted_unique((sh_para.astype(U64) << U64(32)) | shingles.astype(U64))
+    shingles, sh_para = (keys & U64(_MAX)).astype(np.uint32), (keys >> U64(32)).astype(np.int64)
     offsets = np.concatenate([[0], np.cumsum(np.bincount(sh_para, minlength=n))])
     return Shingled(shingles, offsets.astype(np.int64), figures, fig_offsets.astype(np.int64))
 
@@ -216,45 +219,52 @@ def band_keys(sig: np.ndarray, bands: int) -> np.ndarray:
     """One uint64 key per (text, band); the band number is mixed in, so keys of bands differ."""
     n, num_perm = sig.shape
     rows = num_perm // bands
-    view = sig[:, : rows * bands].reshape(n, bands, rows).astype(U64)
-    key = np.broadcast_to(np.arange(bands, dtype=U64) * U64(0xD6E8FEB86659FD93), (n, bands)).copy()
-    for r in range(rows):
-        key = mix64(key * U64(0x9E3779B97F4A7C15) + view[:, :, r])
+    view = sig[:, : rows * bands].reshape(n, bands, rows)
+    key = np.broadcast_to(np.arange(bands, dtype=U64) * U64(0xD6E8FEB86659FD93), (n, bands))
+    for r in range(0, rows, 2):
+        word = view[:, :, r].astype(U64) << U64(32)
+        if r + 1 < rows:
+            word |= view[:, :, r + 1]
+        key = mix64(key ^ word)
     return key
 
 
-def estimate_jaccard(sigs: np.ndarray, left: np.ndarray, right: np.ndarray, block: int = 65536) -> np.ndarray:
+def sketch(sig: np.ndarray) -> np.ndarray:
+    """The top byte of every MinHash value (a b-bit sketch, 4x less memory to compare)."""
+    return (sig >> np.uint32(24)).astype(np.uint8)
+
+
+def estimate_jaccard(sk: np.ndarray, left: np.ndarray, right: np.ndarray, block: int = 32768) -> np.ndarray:
+    """Jaccard estimated from the 8-bit sketches of each (left[p], right[p]) pair, corrected for
+    chance byte collisions (1/256)."""
     out = np.empty(len(left), dtype=np.float64)
     for i in range(0, len(left), block):
-        out[i : i + block] = (sigs[left[i : i + block]] == sigs[right[i : i + block]]).mean(axis=1)
-    return out
+        same = sk[left[i : i + block]] == sk[right[i : i + block]]
+        out[i : i + block] = same.view(np.uint8).sum(axis=1, dtype=np.uint16)
+    out /= sk.shape[1]
+    return np.maximum(out - 1 / 256, 0) * (256 / 255)
 
 
 def pair_overlap(
     shingles: np.ndarray, offsets: np.ndarray, left: np.ndarray, right: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Exact |A & B|, |A|, |B| over the distinct shingles of each (left[p], right[p]) pair."""
+    """Exact |A & B|, |A|, |B| of each (left[p], right[p]) pair; every row of the ragged
+    ``shingles`` must be distinct and sorted. Each side, keyed (pair, shingle), is then one
+    sorted run, so the stable sort of both is a linear merge."""
     npairs = len(left)
-    sides = []
+    sides, size = [], []
     for rows in (left, right):
         lengths = offsets[rows + 1] - offsets[rows]
-        pair = np.repeat(np.arange(npairs, dtype=U64), lengths)
+        pair = np.repeat(np.arange(npairs, dtype=U64) << U64(32), lengths)
         starts = np.repeat(offsets[rows] - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
-        values = shingles[starts + np.arange(len(pair))].astype(U64)
-        sides.append(sorted_unique((pair << U64(32)) | values))
-    size = [np.bincount((s >> U64(32)).astype(np.int64), minlength=npairs) for s in sides]
+        pair |= shingles[starts + np.arange(len(pair))]
+        sides.append(pair)
+        size.append(lengths)
     both = np.concatenate(sides)
-    both.sort()
+    both.sort(kind="stable")
     same = both[1:][both[1:] == both[:-1]]
     inter = np.bincount((same >> U64(32)).astype(np.int64), minlength=npairs)
     return inter, size[0], size[1]
-
-
-def distinct_counts(sh: Shingled) -> np.ndarray:
-    n = len(sh)
-    para = np.repeat(np.arange(n, dtype=U64), np.diff(sh.offsets))
-    keys = sorted_unique((para << U64(32)) | sh.shingles.astype(U64))
-    return np.bincount((keys >> U64(32)).astype(np.int64), minlength=n)
 
 
 def colliding_pairs(
