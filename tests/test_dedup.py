@@ -92,6 +92,15 @@ def test_one_changed_figure_in_a_short_paragraph_is_a_figure_update_not_unique()
     assert find_duplicates([ParagraphRecord("old", SHORT_15), ParagraphRecord("w", written)])[1].kind == "figure_update"
 
 
+def test_a_chain_of_figure_updates_links_each_to_the_closest_earlier_version():
+    v1 = SHORT_15.replace("toutes les régions", "12 régions sur 13")
+    v2 = v1.replace("15 millions", "16 millions")
+    v3 = v2.replace("12 régions", "13 régions")
+    matches = find_duplicates([ParagraphRecord(k, t, (i,)) for i, (k, t) in enumerate((("v1", v1), ("v2", v2), ("v3", v3)))])
+    assert [(m.id, m.duplicate_of, m.kind) for m in matches] == [
+        ("v1", None, "unique"), ("v2", "v1", "figure_update"), ("v3", "v2", "figure_update")]
+
+
 def test_sentence_dropped_is_a_duplicate_even_when_it_carried_a_figure():
     shorter = MES.rsplit(". ", 1)[0] + "."
     matches = find_duplicates([ParagraphRecord("full", MES), ParagraphRecord("short", shorter)])

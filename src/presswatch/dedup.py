@@ -8,7 +8,7 @@ sets: a pair is *similar* when Jaccard >= ``threshold``, or when the shorter par
 shingles are >= ``containment`` inside the other one (a sentence added or dropped) and it has
 at least ``min_contained`` shingles. Similar pairs whose figures (numbers, number words,
 months) conflict, neither multiset containing the other, are a ``figure_update``: kept, and
-linked to their twin. Otherwise the later record is a ``duplicate``.
+linked to the closest earlier version (fewest differing figures, then most similar, then latest). Otherwise the later record is a ``duplicate``.
 
 Decisions follow a total order, never arrival order: records are taken by
 ``(order_key, id)``; each is compared with the *kept* records before it and becomes a
@@ -23,7 +23,7 @@ from __future__ import annotations
 import io
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
@@ -79,10 +79,32 @@ class Params:
         return jac, (jac >= self.threshold) | contained
 
 
-def figures_agree(a: Sequence[int], b: Sequence[int]) -> bool:
-    """True unless a figure was replaced: one figure multiset must contain the other."""
+def figure_gap(a: Sequence[int], b: Sequence[int]) -> int:
+    """0 when one figure multiset contains the other (no figure replaced), else the number of
+    figures in one and not the other."""
     ca, cb = Counter(a), Counter(b)
-    return not (ca - cb) or not (cb - ca)
+    only_a, only_b = sum((ca - cb).values()), sum((cb - ca).values())
+    return 0 if not only_a or not only_b else only_a + only_b
+
+
+def choose_twin(mine: Sequence[int], partners: Iterable[tuple[int, float, Sequence[int]]]) -> tuple[str, int, float]:
+    """Decide one record from its similar kept predecessors ``(row, similarity, figures)`` in
+    ascending row order: ``duplicate`` of the first with compatible figures; otherwise a
+    ``figure_update`` of the closest version (fewest differing figures, then most similar,
+    then latest); otherwise ``unique`` (row -1)."""
+    best: tuple[int, float, int] | None = None
+    for i, s, theirs in partners:
+        gap = figure_gap(theirs, mine)
+        if gap == 0:
+            return "duplicate", i, s
+        if best is None or (gap, -s) <= (best[0], -best[1]):
+            best = (gap, s, i)
+    return ("figure_update", best[2], best[1]) if best else ("unique", -1, 0.0)
+
+
+def _match(record_id: str, decision: tuple[str, int, float], name: Callable[[int], str]) -> DuplicateMatch:
+    kind, i, s = decision
+    return DuplicateMatch(record_id, name(i), round(s, 4), kind) if i >= 0 else DuplicateMatch(record_id, None, None, kind)
 
 
 def _sort_key(record: ParagraphRecord) -> tuple:
@@ -170,7 +192,6 @@ class DedupIndex:
         kept = np.ones(m + n, dtype=bool)
         results = []
         for j, record in enumerate(records, start=m):
-            twin, fig_twin = None, None
             rep = int(alias[j - m])
             if rep >= 0:
                 done = results[rep]
@@ -180,20 +201,9 @@ class DedupIndex:
                 else:
                     results.append(DuplicateMatch(record.id, done.id, 1.0, "duplicate"))
                 continue
-            for i, s in partners.get(j, ()):
-                if not kept[i]:
-                    continue
-                if figures_agree(figs(i), figs(j)):
-                    twin = (i, s)
-                    break
-                fig_twin = fig_twin or (i, s)
-            if twin:
-                kept[j] = False
-                results.append(DuplicateMatch(record.id, name[twin[0]], round(twin[1], 4), "duplicate"))
-            elif fig_twin:
-                results.append(DuplicateMatch(record.id, name[fig_twin[0]], round(fig_twin[1], 4), "figure_update"))
-            else:
-                results.append(DuplicateMatch(record.id, None, None, "unique"))
+            decision = choose_twin(figs(j), ((i, s, figs(i)) for i, s in partners.get(j, ()) if kept[i]))
+            kept[j] = decision[0] != "duplicate"
+            results.append(_match(record.id, decision, name.__getitem__))
 
         new_kept = np.flatnonzero(kept[m:] & ~empty)
         self.ids += [records[i].id for i in new_kept]
@@ -333,27 +343,19 @@ def _stream_chunk(batch, p, table, figs, ids, store) -> list[DuplicateMatch]:  #
     for i, j, s in zip(left[sim_w].tolist(), right[sim_w].tolist(), jac_w[sim_w].tolist()):
         partners.setdefault(j, []).append((m + i, s))
 
+    def local(j: int) -> list[int]:
+        return sh.figures[sh.figure_offsets[j] : sh.figure_offsets[j + 1]].tolist()
+
+    def name(i: int) -> str:
+        return ids[i] if i < m else batch[i - m][0]
+
     kept = np.ones(n, dtype=bool)
     out = []
     for j, (line_id, _) in enumerate(batch):
-        twin, fig_twin = None, None
-        mine = sh.figures[sh.figure_offsets[j] : sh.figure_offsets[j + 1]].tolist()
-        for i, s in sorted(partners.get(j, ())):
-            if i >= m and not kept[i - m]:
-                continue
-            theirs = figs.row(i).tolist() if i < m else sh.figures[sh.figure_offsets[i - m] : sh.figure_offsets[i - m + 1]].tolist()
-            if figures_agree(theirs, mine):
-                twin = (i, s)
-                break
-            fig_twin = fig_twin or (i, s)
-        name = (lambda i: ids[i] if i < m else batch[i - m][0])
-        if twin:
-            kept[j] = False
-            out.append(DuplicateMatch(line_id, name(twin[0]), round(twin[1], 4), "duplicate"))
-        elif fig_twin:
-            out.append(DuplicateMatch(line_id, name(fig_twin[0]), round(fig_twin[1], 4), "figure_update"))
-        else:
-            out.append(DuplicateMatch(line_id, None, None, "unique"))
+        decision = choose_twin(local(j), ((i, s, figs.row(i).tolist() if i < m else local(i - m))
+                                          for i, s in sorted(partners.get(j, ())) if i < m or kept[i - m]))
+        kept[j] = decision[0] != "duplicate"
+        out.append(_match(line_id, decision, name))
 
     rows = np.flatnonzero(kept & (size > 0))
     new_index = np.arange(m, m + len(rows))

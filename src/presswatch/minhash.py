@@ -1,13 +1,16 @@
 """Vectorised shingling and MinHash for near-duplicate detection (used by ``dedup``).
 
-Texts of a batch are joined, NFKC-normalised, case- and accent-folded, then handled as one
+Texts of a batch are joined, NFC-normalised, case- and accent-folded, then handled as one
 array of code points: words are runs of letters/digits, each hashed by a polynomial over its
-code points (prefix sums, 64-bit wrap-around), shingles are ``shingle`` consecutive words. All
-hashes come from fixed constants and blake2b-derived seeds: no Python ``hash()``, so results
-do not depend on PYTHONHASHSEED, the platform or the numpy version.
+code points (prefix sums, 32-bit wrap-around, murmur finaliser). Figure words (digits, number
+words, months) are recorded apart and masked by one placeholder; shingles are ``shingle``
+consecutive masked words, kept distinct and sorted per text. All hashes come from fixed
+constants and blake2b-derived seeds: no Python ``hash()``, so results do not depend on
+PYTHONHASHSEED, the platform or the numpy version.
 
 MinHash uses ``h_i(x) = a_i * x + b_i mod 2**32`` over 32-bit shingle hashes, computed as a
-(num_perm, shingles) matrix and reduced per text with ``np.minimum.reduceat``.
+(num_perm, shingles) matrix and reduced per text with ``np.minimum.reduceat``; candidates are
+filtered on the top byte of each value (8-bit sketches) before the exact check.
 """
 
 from __future__ import annotations
@@ -23,11 +26,12 @@ from importlib import resources
 import numpy as np
 
 U64 = np.uint64
-_BASE = 0x100000001B3
+U32 = np.uint32
+_BASE = 0x9E3779B1
 _TABLE_SIZE = 0x3000
-_BASE_INV = pow(_BASE, -1, 2**64)
+_BASE_INV = pow(_BASE, -1, 2**32)
 _MAX = np.uint32(0xFFFFFFFF)
-_PLACEHOLDER = U64(0x5DEECE66D2F1A3B7)
+_PLACEHOLDER = U32(0x5DEECE66)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +62,15 @@ def sorted_unique(values: np.ndarray) -> np.ndarray:
     return values[np.concatenate([[True], values[1:] != values[:-1]])]
 
 
+def fmix32(x: np.ndarray) -> np.ndarray:
+    """murmur3 finaliser: a bijection on uint32."""
+    x = x ^ (x >> U32(16))
+    x *= U32(0x85EBCA6B)
+    x ^= x >> U32(13)
+    x *= U32(0xC2B2AE35)
+    return x ^ (x >> U32(16))
+
+
 def mix64(x: np.ndarray) -> np.ndarray:
     """splitmix64 finaliser: a bijection on uint64 with good avalanche."""
     x = x ^ (x >> U64(30))
@@ -80,21 +93,22 @@ def _fold_table() -> np.ndarray:
 
 
 @functools.cache
-def _figure_words() -> np.ndarray:
+def _figure_words() -> tuple[np.ndarray, np.ndarray]:
+    """Sorted hashes of the figure words, and a bitmap of their top 16 bits (a cheap pre-test)."""
     text = resources.files("presswatch").joinpath("data/dedup/figures.toml").read_text("utf-8")
     data = tomllib.loads(text)
     words = [*data["number_words"], *data["months"]]
-    return sorted_unique(_word_hashes(words))
+    hashes = sorted_unique(_word_hashes(words))
+    bitmap = np.zeros(1 << 16, dtype=bool)
+    bitmap[hashes >> U32(16)] = True
+    return hashes, bitmap
 
 
 def _word_hashes(words: Sequence[str]) -> np.ndarray:
-    out = np.empty(len(words), dtype=np.uint64)
+    out = np.empty(len(words), dtype=U32)
     for i, word in enumerate(words):
-        h = 0
-        for k, ch in enumerate(word):
-            h = (h + ord(ch) * pow(_BASE, k, 2**64)) % 2**64
-        out[i] = h
-    return mix64(out)
+        out[i] = sum(ord(ch) * pow(_BASE, k, 2**32) for k, ch in enumerate(word)) % 2**32
+    return fmix32(out)
 
 
 @functools.cache
@@ -106,7 +120,7 @@ def permutations(num_perm: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """B**i and B**-i mod 2**64 for i <= n."""
+    """B**i and B**-i mod 2**32 for i <= n."""
     return _powers_upto(max(16, (n + 1).bit_length()))
 
 
@@ -114,9 +128,9 @@ def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
 def _powers_upto(bits: int) -> tuple[np.ndarray, np.ndarray]:
     out = []
     for base in (_BASE, _BASE_INV):
-        steps = np.full(1 << bits, base, dtype=U64)
+        steps = np.full(1 << bits, base, dtype=U32)
         steps[0] = 1
-        out.append(np.cumprod(steps, dtype=U64))
+        out.append(np.cumprod(steps, dtype=U32))
     return out[0], out[1]
 
 
@@ -146,51 +160,51 @@ def shingle_texts(texts: Sequence[str], shingle: int = 3) -> Shingled:
     step = np.diff((chars != 0).view(np.int8), prepend=np.int8(0), append=np.int8(0))
     starts, ends = np.flatnonzero(step == 1), np.flatnonzero(step == -1)
     pw, ipw = _powers(len(chars))
-    prefix = np.zeros(len(chars) + 1, dtype=U64)
-    np.cumsum(chars * pw[: len(chars)], dtype=U64, out=prefix[1:])
-    tokens = mix64((prefix[ends] - prefix[starts]) * ipw[starts])
+    prefix = np.zeros(len(chars) + 1, dtype=U32)
+    np.cumsum(chars * pw[: len(chars)], dtype=U32, out=prefix[1:])
+    tokens = fmix32((prefix[ends] - prefix[starts]) * ipw[starts])
     para = np.searchsorted(bounds, starts)
-    counts = np.bincount(para, minlength=n)
 
     first = chars[starts]
-    is_fig = ((first >= 48) & (first <= 57)) | np.isin(tokens, _figure_words())
-    fig_para = para[is_fig]
-    figures = (tokens[is_fig] >> U64(32)).astype(np.uint32)
-    fig_offsets = np.concatenate([[0], np.cumsum(np.bincount(fig_para, minlength=n))])
+    words, bitmap = _figure_words()
+    is_fig = (first >= 48) & (first <= 57)
+    maybe = np.flatnonzero(bitmap[tokens >> U32(16)])
+    at = np.minimum(np.searchsorted(words, tokens[maybe]), len(words) - 1)
+    is_fig[maybe[words[at] == tokens[maybe]]] = True
+    figures = tokens[is_fig]
+    fig_offsets = np.concatenate([[0], np.cumsum(np.bincount(para[is_fig], minlength=n))])
 
     tokens[is_fig] = _PLACEHOLDER
     run = np.concatenate([[False], is_fig[1:] & is_fig[:-1] & (para[1:] == para[:-1])])
     if run.any():
         tokens, para = tokens[~run], para[~run]
-        counts = np.bincount(para, minlength=n)
-    shingles, sh_para = _shingles(tokens, para, counts, shingle)
-    keys = sorted_unique((sh_para.astype(U64) << U64(32)) | shingles.astype(U64))
+    keys = sorted_unique(_shingles(tokens, para, np.bincount(para, minlength=n), shingle))
     shingles, sh_para = (keys & U64(_MAX)).astype(np.uint32), (keys >> U64(32)).astype(np.int64)
     offsets = np.concatenate([[0], np.cumsum(np.bincount(sh_para, minlength=n))])
     return Shingled(shingles, offsets.astype(np.int64), figures, fig_offsets.astype(np.int64))
 
 
-def _shingles(tokens: np.ndarray, para: np.ndarray, counts: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    m = len(tokens) - k + 1
+def _shingles(tokens: np.ndarray, para: np.ndarray, counts: np.ndarray, k: int) -> np.ndarray:
+    """(text << 32 | shingle hash) of every run of ``k`` words inside one text; a text of
+    fewer than ``k`` words gets one shingle of all its words."""
+    words = tokens.astype(U64)
+    m = len(words) - k + 1
+    parts = []
     if m > 0:
-        h = tokens[:m].copy()
+        h = words[:m].copy()
         for j in range(1, k):
-            h = mix64(h * U64(0x9E3779B97F4A7C15) + tokens[j : j + m])
+            h = h * U64(0x9E3779B97F4A7C15) + words[j : j + m]
         valid = para[:m] == para[k - 1 :]
-        h, sh_para = h[valid], para[:m][valid]
-    else:
-        h, sh_para = np.zeros(0, dtype=U64), np.zeros(0, dtype=np.int64)
+        parts.append((para[:m][valid].astype(U64) << U64(32)) | (mix64(h[valid]) >> U64(32)))
     short = np.flatnonzero((counts > 0) & (counts < k))
     if len(short):
         first = np.concatenate([[0], np.cumsum(counts)])[short]
-        extra = tokens[first].copy()
+        h = words[first].copy()
         for j in range(1, k - 1):
             more = counts[short] > j
-            extra[more] = mix64(extra[more] * U64(0x9E3779B97F4A7C15) + tokens[first[more] + j])
-        order = np.argsort(np.concatenate([sh_para, short]), kind="stable")
-        h = np.concatenate([h, extra])[order]
-        sh_para = np.concatenate([sh_para, short])[order]
-    return (h >> U64(32)).astype(np.uint32), sh_para
+            h[more] = h[more] * U64(0x9E3779B97F4A7C15) + words[first[more] + j]
+        parts.append((short.astype(U64) << U64(32)) | (mix64(h) >> U64(32)))
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=U64)
 
 
 def signatures(sh: Shingled, num_perm: int = 128, block: int = 4096) -> np.ndarray:
