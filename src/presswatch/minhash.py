@@ -248,26 +248,44 @@ def sketch(sig: np.ndarray) -> np.ndarray:
     return (sig >> np.uint32(24)).astype(np.uint8)
 
 
-def estimate_jaccard(sk: np.ndarray, left: np.ndarray, right: np.ndarray, block: int = 32768) -> np.ndarray:
-    """Jaccard estimated from the 8-bit sketches of each (left[p], right[p]) pair, corrected for
-    chance byte collisions (1/256)."""
+def estimate_jaccard(sk: np.ndarray, left: np.ndarray, right: np.ndarray, block: int = 32768,
+                     other: np.ndarray | None = None) -> np.ndarray:
+    """Jaccard estimated from the 8-bit sketches of each (sk[left[p]], other[right[p]]) pair
+    (``other`` defaults to ``sk``), corrected for chance byte collisions (1/256)."""
+    other = sk if other is None else other
     out = np.empty(len(left), dtype=np.float64)
     for i in range(0, len(left), block):
-        same = sk[left[i : i + block]] == sk[right[i : i + block]]
+        same = sk[left[i : i + block]] == other[right[i : i + block]]
         out[i : i + block] = same.view(np.uint8).sum(axis=1, dtype=np.uint16)
     out /= sk.shape[1]
     return np.maximum(out - 1 / 256, 0) * (256 / 255)
 
 
 def pair_overlap(
-    shingles: np.ndarray, offsets: np.ndarray, left: np.ndarray, right: np.ndarray
+    shingles: np.ndarray, offsets: np.ndarray, left: np.ndarray, right: np.ndarray,
+    other: tuple[np.ndarray, np.ndarray] | None = None, block: int = 1 << 21,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Exact |A & B|, |A|, |B| of each (left[p], right[p]) pair; every row of the ragged
-    ``shingles`` must be distinct and sorted. Each side, keyed (pair, shingle), is then one
-    sorted run, so the stable sort of both is a linear merge."""
+    """Exact |A & B|, |A|, |B| of each (left[p], right[p]) pair, in blocks of about ``block``
+    shingles; ``right`` indexes ``other`` (shingles, offsets) when given. Every row must be
+    distinct and sorted: each side, keyed (pair, shingle), is then one sorted run, so the
+    stable sort of both is a linear merge."""
+    npairs = len(left)
+    sources = ((shingles, offsets), other or (shingles, offsets))
+    work = np.cumsum(offsets[left + 1] - offsets[left])
+    inter = np.zeros(npairs, dtype=np.int64)
+    na, nb = np.zeros(npairs, dtype=np.int64), np.zeros(npairs, dtype=np.int64)
+    lo = 0
+    while lo < npairs:
+        hi = max(int(np.searchsorted(work, (work[lo - 1] if lo else 0) + block, side="right")), lo + 1)
+        inter[lo:hi], na[lo:hi], nb[lo:hi] = _overlap_block(sources, left[lo:hi], right[lo:hi])
+        lo = hi
+    return inter, na, nb
+
+
+def _overlap_block(sources, left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
     npairs = len(left)
     sides, size = [], []
-    for rows in (left, right):
+    for (shingles, offsets), rows in zip(sources, (left, right)):
         lengths = offsets[rows + 1] - offsets[rows]
         pair = np.repeat(np.arange(npairs, dtype=U64) << U64(32), lengths)
         starts = np.repeat(offsets[rows] - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
@@ -353,8 +371,9 @@ class BandTable:
             last = self.runs.pop()
             self.runs[-1] = np.sort(np.concatenate([self.runs[-1], last]), kind="stable")
 
-    def query(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(query row, indexed row) pairs, distinct, for rows of ``keys`` sharing a band key."""
+    def query(self, keys: np.ndarray, cap: int = 64) -> tuple[np.ndarray, np.ndarray]:
+        """(query row, indexed row) pairs, distinct, for rows of ``keys`` sharing a band key;
+        per key and run only the ``cap`` latest indexed rows (a huge bucket stays linear)."""
         high = (keys >> U64(32)).ravel() << U64(32)
         order = np.argsort(high)
         high = high[order]
@@ -363,6 +382,7 @@ class BandTable:
         for run in self.runs:
             lo = np.searchsorted(run, high)
             hi = np.searchsorted(run, high | U64(0xFFFFFFFF), side="right")
+            lo = np.maximum(lo, hi - cap)
             count = hi - lo
             hit = np.flatnonzero(count)
             if len(hit) == 0:

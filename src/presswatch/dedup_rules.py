@@ -1,0 +1,106 @@
+"""What counts as a near-duplicate: the records and matches exchanged by the dedup modules,
+the similarity rule (exact Jaccard or containment on masked shingles, with a cheap sketch-based
+pre-test) and the figure rule that tells a duplicate from a figure update."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from presswatch import minhash as mh
+
+CHUNK = 4096
+MARGIN = 0.15
+
+
+@dataclass(frozen=True, slots=True)
+class ParagraphRecord:
+    id: str
+    text: str
+    order_key: tuple = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateMatch:
+    id: str
+    duplicate_of: str | None
+    similarity: float | None
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    num_perm: int = 128
+    bands: int = 32
+    threshold: float = 0.8
+    containment: float = 0.9
+    min_contained: int = 10
+    shingle: int = 3
+
+    def plausible(self, est: np.ndarray, na: np.ndarray, nb: np.ndarray) -> np.ndarray:
+        """Candidates worth an exact check: estimated Jaccard, or estimated containment of the
+        shorter text (from the estimate and the two shingle counts), within ``MARGIN`` of the
+        thresholds of ``similar``."""
+        small = np.maximum(np.minimum(na, nb), 1)
+        contained = est * (na + nb) / ((1 + est) * small)
+        return (est >= self.threshold - MARGIN) | (
+            (est >= 0.5 - MARGIN) & (contained >= self.containment - MARGIN) & (small >= self.min_contained))
+
+    def similar(self, inter: np.ndarray, na: np.ndarray, nb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Jaccard of each pair and whether the pair counts as near-duplicate text."""
+        union = np.maximum(na + nb - inter, 1)
+        jac = inter / union
+        small = np.maximum(np.minimum(na, nb), 1)
+        contained = (inter / small >= self.containment) & (small >= self.min_contained) & (jac >= 0.5)
+        return jac, (jac >= self.threshold) | contained
+
+
+def figure_gap(a: Sequence[int], b: Sequence[int]) -> int:
+    """0 when one figure multiset contains the other (no figure replaced), else the number of
+    figures in one and not the other."""
+    if len(a) == len(b) and (a == b or sorted(a) == sorted(b)):
+        return 0
+    ca, cb = Counter(a), Counter(b)
+    only_a, only_b = sum((ca - cb).values()), sum((cb - ca).values())
+    return 0 if not only_a or not only_b else only_a + only_b
+
+
+def choose_twin(mine: Sequence[int], partners: Iterable[tuple[int, float, Sequence[int]]]) -> tuple[str, int, float]:
+    """Decide one record from its similar kept predecessors ``(row, similarity, figures)`` in
+    ascending row order: ``duplicate`` of the first with compatible figures; otherwise a
+    ``figure_update`` of the closest version (fewest differing figures, then most similar,
+    then latest); otherwise ``unique`` (row -1)."""
+    best: tuple[int, float, int] | None = None
+    for i, s, theirs in partners:
+        gap = figure_gap(theirs, mine)
+        if gap == 0:
+            return "duplicate", i, s
+        if best is None or (gap, -s) <= (best[0], -best[1]):
+            best = (gap, s, i)
+    return ("figure_update", best[2], best[1]) if best else ("unique", -1, 0.0)
+
+
+def to_match(record_id: str, decision: tuple[str, int, float], name: Callable[[int], str]) -> DuplicateMatch:
+    kind, i, s = decision
+    return DuplicateMatch(record_id, name(i), round(s, 4), kind) if i >= 0 else DuplicateMatch(record_id, None, None, kind)
+
+
+def sort_key(record: ParagraphRecord) -> tuple:
+    return (record.order_key, record.id)
+
+
+def shingle_all(texts: Sequence[str], params: Params) -> mh.Shingled:
+    parts = [mh.shingle_texts(texts[i : i + CHUNK], params.shingle) for i in range(0, len(texts), CHUNK)]
+    if not parts:
+        parts = [mh.shingle_texts([], params.shingle)]
+
+    def cat(values: str, offsets: str) -> tuple[np.ndarray, np.ndarray]:
+        vals = np.concatenate([getattr(p, values) for p in parts])
+        base = np.cumsum([0] + [int(getattr(p, offsets)[-1]) for p in parts[:-1]])
+        offs = np.concatenate([[0]] + [getattr(p, offsets)[1:] + b for p, b in zip(parts, base)])
+        return vals, offs.astype(np.int64)
+
+    return mh.Shingled(*cat("shingles", "offsets"), *cat("figures", "figure_offsets"))

@@ -1,0 +1,105 @@
+"""Streaming near-duplicate detection: one pass over ``(id, text)`` lines in input order, with
+memory that grows only with the kept lines (re-exported by ``presswatch.dedup``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+
+from presswatch import minhash as mh
+from presswatch.dedup_rules import CHUNK, DuplicateMatch, Params, choose_twin, to_match
+
+
+def iter_matches(lines: Iterable[tuple[str, str]], *, chunk: int = CHUNK, **params: object) -> Iterator[DuplicateMatch]:
+    """Stream ``(id, text)`` pairs; yield one match per line, in input order.
+
+    Here the kept twin is the first similar line *seen in the input*. Only kept lines are
+    remembered, as band keys, a 16-bit MinHash sketch, a shingle count and figure hashes (no
+    text): memory grows linearly, ~0.6 kB per kept line. Pairs within one chunk are verified
+    exactly; a pair with an earlier chunk is judged on the sketch (estimated Jaccard)."""
+    p = Params(**params)  # type: ignore[arg-type]
+    table, figs = mh.BandTable(), mh.Ragged()
+    sketch = np.zeros((1024, p.num_perm), dtype=np.uint16)
+    sizes = np.zeros(1024, dtype=np.int64)
+    ids: list[str] = []
+    batch: list[tuple[str, str]] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) == chunk:
+            sketch, sizes = _grow(sketch, len(ids) + chunk), _grow(sizes, len(ids) + chunk)
+            yield from _stream_chunk(batch, p, table, figs, ids, (sketch, sizes))
+            batch = []
+    if batch:
+        sketch, sizes = _grow(sketch, len(ids) + len(batch)), _grow(sizes, len(ids) + len(batch))
+        yield from _stream_chunk(batch, p, table, figs, ids, (sketch, sizes))
+
+
+def _grow(array: np.ndarray, need: int) -> np.ndarray:
+    if need <= len(array):
+        return array
+    bigger = np.zeros((max(need, 2 * len(array)),) + array.shape[1:], dtype=array.dtype)
+    bigger[: len(array)] = array
+    return bigger
+
+
+def _stream_chunk(batch, p, table, figs, ids, store) -> list[DuplicateMatch]:  # type: ignore[no-untyped-def]
+    sketch, sizes = store
+    m, n = len(ids), len(batch)
+    sh = mh.shingle_texts([text for _, text in batch], p.shingle)
+    sig = mh.signatures(sh, p.num_perm)
+    keys = mh.band_keys(sig, p.bands)
+    size = np.diff(sh.offsets)
+    low = (sig & 0xFFFF).astype(np.uint16)
+    live = np.flatnonzero(size > 0)
+
+    q, k = table.query(keys[live])
+    q = live[q]
+    est = (low[q] == sketch[k]).mean(axis=1) if len(q) else np.zeros(0)
+    inter = np.rint(est * (size[q] + sizes[k]) / (1 + est))
+    jac_x, sim_x = p.similar(inter, size[q], sizes[k])
+    partners: dict[int, list[tuple[int, float]]] = {}
+    for j, i, s in zip(q[sim_x].tolist(), k[sim_x].tolist(), jac_x[sim_x].tolist()):
+        partners.setdefault(j, []).append((i, s))
+
+    sk, raw = mh.sketch(sig), np.diff(sh.offsets)
+    left, right = mh.colliding_pairs(
+        keys[live], keep=lambda a, b: p.plausible(mh.estimate_jaccard(sk, live[a], live[b]), raw[live[a]], raw[live[b]])
+    )
+    left, right = live[left], live[right]
+    jac_w, sim_w = p.similar(*mh.pair_overlap(sh.shingles, sh.offsets, left, right))
+    for i, j, s in zip(left[sim_w].tolist(), right[sim_w].tolist(), jac_w[sim_w].tolist()):
+        partners.setdefault(j, []).append((m + i, s))
+
+    def local(j: int) -> list[int]:
+        return sh.figures[sh.figure_offsets[j] : sh.figure_offsets[j + 1]].tolist()
+
+    def name(i: int) -> str:
+        return ids[i] if i < m else batch[i - m][0]
+
+    kept = np.ones(n, dtype=bool)
+    out = []
+    for j, (line_id, _) in enumerate(batch):
+        decision = choose_twin(local(j), ((i, s, figs.row(i).tolist() if i < m else local(i - m))
+                                          for i, s in sorted(partners.get(j, ())) if i < m or kept[i - m]))
+        kept[j] = decision[0] != "duplicate"
+        out.append(to_match(line_id, decision, name))
+
+    rows = np.flatnonzero(kept & (size > 0))
+    new_index = np.arange(m, m + len(rows))
+    table.add(keys[rows], new_index)
+    sketch[m : m + len(rows)] = low[rows]
+    sizes[m : m + len(rows)] = size[rows]
+    figs.extend(sh.figures, sh.figure_offsets, rows)
+    ids.extend(batch[r][0] for r in rows.tolist())
+    return out
+
+
+def iter_duplicates(lines: Iterable[tuple[str, str]], **params: object) -> Iterator[tuple[str, str | None, float | None]]:
+    """``(id, duplicate_of, similarity)`` per input line, in input order (see ``iter_matches``;
+    a figure update is kept, so it reads ``(id, None, None)`` here)."""
+    for match in iter_matches(lines, **params):
+        if match.kind == "duplicate":
+            yield match.id, match.duplicate_of, match.similarity
+        else:
+            yield match.id, None, None
