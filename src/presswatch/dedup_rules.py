@@ -14,6 +14,7 @@ from presswatch import minhash as mh
 
 CHUNK = 4096
 MARGIN = 0.15
+MIN_BANDS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,14 +41,24 @@ class Params:
     min_contained: int = 10
     shingle: int = 3
 
-    def plausible(self, est: np.ndarray, na: np.ndarray, nb: np.ndarray) -> np.ndarray:
+    def plausible(self, est: np.ndarray, na: np.ndarray, nb: np.ndarray, margin: float = MARGIN) -> np.ndarray:
         """Candidates worth an exact check: estimated Jaccard, or estimated containment of the
-        shorter text (from the estimate and the two shingle counts), within ``MARGIN`` of the
+        shorter text (from the estimate and the two shingle counts), within ``margin`` of the
         thresholds of ``similar``."""
         small = np.maximum(np.minimum(na, nb), 1)
         contained = est * (na + nb) / ((1 + est) * small)
-        return (est >= self.threshold - MARGIN) | (
-            (est >= 0.5 - MARGIN) & (contained >= self.containment - MARGIN) & (small >= self.min_contained))
+        return (est >= self.threshold - margin) | (
+            (est >= 0.5 - margin) & (contained >= self.containment - margin) & (small >= self.min_contained))
+
+    def screen(self, sk: np.ndarray, left: np.ndarray, right: np.ndarray, na: np.ndarray, nb: np.ndarray,
+               other: np.ndarray | None = None) -> np.ndarray:
+        """``plausible`` on the full sketches, after a pre-test on their first quarter with twice
+        the margin (~4 standard deviations there) that drops most unrelated pairs cheaply."""
+        out = self.plausible(mh.estimate_jaccard(sk, left, right, other=other, width=sk.shape[1] // 4),
+                             na, nb, 2 * MARGIN)
+        rest = np.flatnonzero(out)
+        out[rest] = self.plausible(mh.estimate_jaccard(sk, left[rest], right[rest], other=other), na[rest], nb[rest])
+        return out
 
     def similar(self, inter: np.ndarray, na: np.ndarray, nb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Jaccard of each pair and whether the pair counts as near-duplicate text."""

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 from presswatch import minhash as mh
-from presswatch.dedup_rules import CHUNK, DuplicateMatch, Params, choose_twin, to_match
+from presswatch.dedup_rules import CHUNK, MIN_BANDS, DuplicateMatch, Params, choose_twin, to_match
 
 
 def iter_matches(lines: Iterable[tuple[str, str]], *, chunk: int = CHUNK, **params: object) -> Iterator[DuplicateMatch]:
@@ -53,9 +53,12 @@ def _stream_chunk(batch, p, table, figs, ids, store) -> list[DuplicateMatch]:  #
     low = (sig & 0xFFFF).astype(np.uint16)
     live = np.flatnonzero(size > 0)
 
-    q, k = table.query(keys[live])
+    q, k = table.query(keys[live], min_bands=MIN_BANDS)
     q = live[q]
-    est = (low[q] == sketch[k]).mean(axis=1) if len(q) else np.zeros(0)
+    est = np.zeros(len(q))
+    for lo in range(0, len(q), 32768):
+        part = slice(lo, lo + 32768)
+        est[part] = (low[q[part]] == sketch[k[part]]).sum(axis=1, dtype=np.int64) / p.num_perm
     inter = np.rint(est * (size[q] + sizes[k]) / (1 + est))
     jac_x, sim_x = p.similar(inter, size[q], sizes[k])
     partners: dict[int, list[tuple[int, float]]] = {}
@@ -64,8 +67,7 @@ def _stream_chunk(batch, p, table, figs, ids, store) -> list[DuplicateMatch]:  #
 
     sk, raw = mh.sketch(sig), np.diff(sh.offsets)
     left, right = mh.colliding_pairs(
-        keys[live], keep=lambda a, b: p.plausible(mh.estimate_jaccard(sk, live[a], live[b]), raw[live[a]], raw[live[b]])
-    )
+        keys[live], keep=lambda a, b: p.screen(sk, live[a], live[b], raw[live[a]], raw[live[b]]), min_bands=MIN_BANDS)
     left, right = live[left], live[right]
     jac_w, sim_w = p.similar(*mh.pair_overlap(sh.shingles, sh.offsets, left, right))
     for i, j, s in zip(left[sim_w].tolist(), right[sim_w].tolist(), jac_w[sim_w].tolist()):

@@ -249,15 +249,17 @@ def sketch(sig: np.ndarray) -> np.ndarray:
 
 
 def estimate_jaccard(sk: np.ndarray, left: np.ndarray, right: np.ndarray, block: int = 32768,
-                     other: np.ndarray | None = None) -> np.ndarray:
-    """Jaccard estimated from the 8-bit sketches of each (sk[left[p]], other[right[p]]) pair
-    (``other`` defaults to ``sk``), corrected for chance byte collisions (1/256)."""
+                     other: np.ndarray | None = None, width: int | None = None) -> np.ndarray:
+    """Jaccard estimated from the first ``width`` bytes (default: all) of the 8-bit sketches of
+    each (sk[left[p]], other[right[p]]) pair (``other`` defaults to ``sk``), corrected for
+    chance byte collisions (1/256)."""
     other = sk if other is None else other
+    width = width or sk.shape[1]
     out = np.empty(len(left), dtype=np.float64)
     for i in range(0, len(left), block):
-        same = sk[left[i : i + block]] == other[right[i : i + block]]
+        same = sk[left[i : i + block], :width] == other[right[i : i + block], :width]
         out[i : i + block] = same.view(np.uint8).sum(axis=1, dtype=np.uint16)
-    out /= sk.shape[1]
+    out /= width
     return np.maximum(out - 1 / 256, 0) * (256 / 255)
 
 
@@ -299,12 +301,24 @@ def _overlap_block(sources, left: np.ndarray, right: np.ndarray) -> tuple[np.nda
     return inter, size[0], size[1]
 
 
+def repeated(codes: np.ndarray, times: int) -> np.ndarray:
+    """Sorted distinct values occurring at least ``times`` times in ``codes``."""
+    codes = np.sort(codes)
+    if times <= 1 or len(codes) == 0:
+        return sorted_unique(codes)
+    start = np.flatnonzero(np.concatenate([[True], codes[1:] != codes[:-1]]))
+    count = np.diff(np.append(start, len(codes)))
+    return codes[start[count >= times]]
+
+
 def colliding_pairs(
-    keys: np.ndarray, cap: int = 64, keep: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+    keys: np.ndarray, cap: int = 64, keep: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+    min_bands: int = 1,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct (i, j), i < j, of rows sharing at least one band key (each row paired with at
-    most ``cap`` lower rows per band, so a huge bucket stays linear); ``keep`` filters each
-    band's pairs as they are found, so memory holds only the pairs that pass."""
+    """Distinct (i, j), i < j, of rows sharing at least ``min_bands`` band keys (each row paired
+    with at most ``cap`` lower rows per band, so a huge bucket stays linear), then kept if
+    ``keep(i, j)``. With ``min_bands == 1``, ``keep`` filters each band's pairs as they are
+    found, so memory holds only the pairs that pass."""
     n, bands = keys.shape
     found = []
     for band in range(bands):
@@ -320,15 +334,16 @@ def colliding_pairs(
         first = np.repeat(np.arange(n) - q, q)
         step = np.arange(total) - np.repeat(np.cumsum(q) - q, q)
         earlier = order[first + step]
-        if keep is not None:
+        if keep is not None and min_bands <= 1:
             passed = keep(earlier, later)
             earlier, later = earlier[passed], later[passed]
         found.append(np.minimum(earlier, later).astype(np.int64) * n + np.maximum(earlier, later))
-    if not found:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty
-    codes = sorted_unique(np.concatenate(found))
-    return codes // n, codes % n
+    codes = repeated(np.concatenate(found), min_bands) if found else np.zeros(0, dtype=np.int64)
+    left, right = codes // n, codes % n
+    if keep is not None and min_bands > 1:
+        passed = keep(left, right)
+        left, right = left[passed], right[passed]
+    return left, right
 
 
 class Ragged:
@@ -371,9 +386,10 @@ class BandTable:
             last = self.runs.pop()
             self.runs[-1] = np.sort(np.concatenate([self.runs[-1], last]), kind="stable")
 
-    def query(self, keys: np.ndarray, cap: int = 64) -> tuple[np.ndarray, np.ndarray]:
-        """(query row, indexed row) pairs, distinct, for rows of ``keys`` sharing a band key;
-        per key and run only the ``cap`` latest indexed rows (a huge bucket stays linear)."""
+    def query(self, keys: np.ndarray, cap: int = 64, min_bands: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """(query row, indexed row) pairs, distinct, for rows of ``keys`` sharing at least
+        ``min_bands`` band keys; per key and run only the ``cap`` latest indexed rows (a huge
+        bucket stays linear)."""
         high = (keys >> U64(32)).ravel() << U64(32)
         order = np.argsort(high)
         high = high[order]
@@ -394,7 +410,7 @@ class BandTable:
         if not found:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty
-        codes = sorted_unique(np.concatenate(found))
+        codes = repeated(np.concatenate(found), min_bands)
         return codes >> 32, codes & 0xFFFFFFFF
 
     @property
