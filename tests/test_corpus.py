@@ -119,3 +119,12 @@ def test_a_story_republished_next_week_is_not_new_in_that_weeks_digest(tmp_path:
     assert [i.text for i in new] == [late.paragraphs[1].text]
     repeated = [i for i in second.successes if i.first_reported is not None]
     assert [(i.paragraph_id, i.first_reported) for i in repeated] == [(late.paragraphs[0].id, date(2022, 11, 7))]
+
+
+def test_an_index_saved_without_any_figure_grows_after_reloading(tmp_path: Path) -> None:
+    plain = article("https://ex.fr/a", "Le Journal du SIH", date(2022, 10, 3), [TELE.replace("quatre", "plusieurs")])
+    with open_store(tmp_path / "s.db") as store:
+        save(store, plain)
+        update_corpus(store)
+        save(store, FIRST)
+        assert update_corpus(store).indexed == 2

@@ -221,7 +221,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from presswatch.classify import evaluate_model, format_report, load_model
+    from presswatch.classify import load_model
+    from presswatch.evaluation import evaluate_model, format_report
 
     if not args.file.is_file():
         raise SourceError(f"no such file: {args.file}")

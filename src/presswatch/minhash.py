@@ -359,8 +359,9 @@ class Ragged:
         lengths = offsets[rows + 1] - offsets[rows]
         take = np.repeat(offsets[rows] - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
         chunk = values[take + np.arange(int(lengths.sum()))]
-        while self.size + len(chunk) > len(self.values):
-            self.values = np.concatenate([self.values, np.zeros_like(self.values)])
+        if self.size + len(chunk) > len(self.values):  # amortised doubling; an empty array grows too
+            grown = max(2 * len(self.values), self.size + len(chunk), 1024)
+            self.values = np.concatenate([self.values, np.zeros(grown - len(self.values), dtype=self.values.dtype)])
         self.values[self.size : self.size + len(chunk)] = chunk
         self.offsets = np.concatenate([self.offsets, self.size + np.cumsum(lengths)])
         self.size += len(chunk)
