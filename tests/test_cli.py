@@ -84,7 +84,10 @@ def test_inspect_text_output_is_readable(seed_path):
 
 
 def test_dedup_streams_one_line_per_input(tmp_path):
-    base = "Le téléservice INSi est désormais appelé par 80 % des établissements de santé de la région, selon l'ARS."
+    base = ("Le téléservice INSi est désormais appelé par la grande majorité des établissements de santé de "
+            "la région, selon l'agence régionale de santé, qui y voit le signe d'une identitovigilance mieux "
+            "outillée. Les cliniques privées et les centres de santé suivent avec quelques mois de retard, "
+            "faute d'une mise à jour de leurs logiciels.")
     lines = [
         {"id": "1", "text": base},
         {"id": "2", "text": "La télésurveillance entre dans le droit commun au 1er juillet après quatre ans d'expérimentation."},
