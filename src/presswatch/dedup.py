@@ -35,7 +35,7 @@ import numpy as np
 
 from presswatch import minhash as mh
 from presswatch.dedup_rules import (
-    MIN_BANDS, DuplicateMatch, ParagraphRecord, Params, choose_twin, shingle_all, sort_key, to_match,
+    BUCKET_CAP, MIN_BANDS, DuplicateMatch, ParagraphRecord, Params, choose_twin, shingle_all, sort_key, to_match,
 )
 from presswatch.dedup_stream import iter_duplicates, iter_matches
 from presswatch.models import Article, Removal, Section
@@ -100,14 +100,15 @@ class DedupIndex:
         old_sh, old_off = self.shingles.trimmed()
         old_fig, old_foff = self.figures.trimmed()
 
-        q, k = self._band_table().query(keys[active], min_bands=MIN_BANDS)
+        q, k = self._band_table().query(keys[active], cap=BUCKET_CAP, min_bands=MIN_BANDS)
         q = active[q]
         ok = p.screen(sk, q, k, sizes[q], np.diff(old_off)[k], other=self._sketch)
         q, k = q[ok], k[ok]
         jac_x, sim_x = p.similar(*mh.pair_overlap(sh.shingles, sh.offsets, q, k, other=(old_sh, old_off)))
         left, right = mh.colliding_pairs(
             keys[active],
-            keep=lambda a, b: p.screen(sk, active[a], active[b], sizes[active[a]], sizes[active[b]]), min_bands=MIN_BANDS)
+            keep=lambda a, b: p.screen(sk, active[a], active[b], sizes[active[a]], sizes[active[b]]),
+            cap=BUCKET_CAP, min_bands=MIN_BANDS)
         left, right = active[left], active[right]
         jac_w, sim_w = p.similar(*mh.pair_overlap(sh.shingles, sh.offsets, left, right))
         partners: dict[int, list[tuple[int, float]]] = {}

@@ -15,6 +15,7 @@ from presswatch import minhash as mh
 CHUNK = 4096
 MARGIN = 0.15
 MIN_BANDS = 2
+BUCKET_CAP = 16
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 from presswatch import minhash as mh
-from presswatch.dedup_rules import CHUNK, MIN_BANDS, DuplicateMatch, Params, choose_twin, to_match
+from presswatch.dedup_rules import BUCKET_CAP, CHUNK, MIN_BANDS, DuplicateMatch, Params, choose_twin, to_match
 
 
 def iter_matches(lines: Iterable[tuple[str, str]], *, chunk: int = CHUNK, **params: object) -> Iterator[DuplicateMatch]:
@@ -53,7 +53,7 @@ def _stream_chunk(batch, p, table, figs, ids, store) -> list[DuplicateMatch]:  #
     low = (sig & 0xFFFF).astype(np.uint16)
     live = np.flatnonzero(size > 0)
 
-    q, k = table.query(keys[live], min_bands=MIN_BANDS)
+    q, k = table.query(keys[live], cap=BUCKET_CAP, min_bands=MIN_BANDS)
     q = live[q]
     est = np.zeros(len(q))
     for lo in range(0, len(q), 32768):
@@ -67,7 +67,8 @@ def _stream_chunk(batch, p, table, figs, ids, store) -> list[DuplicateMatch]:  #
 
     sk, raw = mh.sketch(sig), np.diff(sh.offsets)
     left, right = mh.colliding_pairs(
-        keys[live], keep=lambda a, b: p.screen(sk, live[a], live[b], raw[live[a]], raw[live[b]]), min_bands=MIN_BANDS)
+        keys[live], keep=lambda a, b: p.screen(sk, live[a], live[b], raw[live[a]], raw[live[b]]),
+        cap=BUCKET_CAP, min_bands=MIN_BANDS)
     left, right = live[left], live[right]
     jac_w, sim_w = p.similar(*mh.pair_overlap(sh.shingles, sh.offsets, left, right))
     for i, j, s in zip(left[sim_w].tolist(), right[sim_w].tolist(), jac_w[sim_w].tolist()):
