@@ -111,16 +111,16 @@ class DedupIndex:
             cap=BUCKET_CAP, min_bands=MIN_BANDS)
         left, right = active[left], active[right]
         jac_w, sim_w = p.similar(*mh.pair_overlap(sh.shingles, sh.offsets, left, right))
-        partners: dict[int, list[tuple[int, float]]] = {}
-        for j, i, s in sorted(zip(q[sim_x].tolist(), k[sim_x].tolist(), jac_x[sim_x].tolist())):
-            partners.setdefault(j, []).append((i, s))
-        for j, i, s in sorted(zip(right[sim_w].tolist(), left[sim_w].tolist(), jac_w[sim_w].tolist())):
-            partners.setdefault(j, []).append((m + i, s))
-
-        def figs(i: int) -> list[int]:
-            if i < m:
-                return old_fig[old_foff[i] : old_foff[i + 1]].tolist()
-            return sh.figures[sh.figure_offsets[i - m] : sh.figure_offsets[i - m + 1]].tolist()
+        q, k, jac_x = q[sim_x], k[sim_x], jac_x[sim_x]
+        left, right, jac_w = left[sim_w], right[sim_w], jac_w[sim_w]
+        mine = (sh.figures, sh.figure_offsets)
+        gap_x = mh.multiset_gaps(mine, q, (old_fig, old_foff), k)
+        gap_w = mh.multiset_gaps(mine, right, mine, left)
+        partners: dict[int, list[tuple[int, float, int]]] = {}
+        for j, i, s, g in sorted(zip(q.tolist(), k.tolist(), jac_x.tolist(), gap_x.tolist())):
+            partners.setdefault(j, []).append((i, s, g))
+        for j, i, s, g in sorted(zip(right.tolist(), left.tolist(), jac_w.tolist(), gap_w.tolist())):
+            partners.setdefault(j, []).append((m + i, s, g))
 
         def name(i: int) -> str:
             return self.ids[i] if i < m else records[i - m].id
@@ -135,7 +135,7 @@ class DedupIndex:
                 results.append(replace(done, id=record.id) if done.kind == "duplicate"
                                else DuplicateMatch(record.id, done.id, 1.0, "duplicate"))
                 continue
-            decision = choose_twin(figs(m + j), ((i, s, figs(i)) for i, s in partners.get(j, ()) if i < m or kept[i - m]))
+            decision = choose_twin(t for t in partners.get(j, ()) if t[0] < m or kept[t[0] - m])
             kept[j] = decision[0] != "duplicate"
             results.append(to_match(record.id, decision, name))
 

@@ -4,7 +4,6 @@ pre-test) and the figure rule that tells a duplicate from a figure update."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -70,24 +69,13 @@ class Params:
         return jac, (jac >= self.threshold) | contained
 
 
-def figure_gap(a: Sequence[int], b: Sequence[int]) -> int:
-    """0 when one figure multiset contains the other (no figure replaced), else the number of
-    figures in one and not the other."""
-    if len(a) == len(b) and (a == b or sorted(a) == sorted(b)):
-        return 0
-    ca, cb = Counter(a), Counter(b)
-    only_a, only_b = sum((ca - cb).values()), sum((cb - ca).values())
-    return 0 if not only_a or not only_b else only_a + only_b
-
-
-def choose_twin(mine: Sequence[int], partners: Iterable[tuple[int, float, Sequence[int]]]) -> tuple[str, int, float]:
-    """Decide one record from its similar kept predecessors ``(row, similarity, figures)`` in
-    ascending row order: ``duplicate`` of the first with compatible figures; otherwise a
-    ``figure_update`` of the closest version (fewest differing figures, then most similar,
-    then latest); otherwise ``unique`` (row -1)."""
+def choose_twin(partners: Iterable[tuple[int, float, int]]) -> tuple[str, int, float]:
+    """Decide one record from its similar kept predecessors ``(row, similarity, figure gap)``
+    (see ``minhash.multiset_gaps``) in ascending row order: ``duplicate`` of the first with
+    compatible figures (gap 0); otherwise a ``figure_update`` of the closest version (fewest
+    differing figures, then most similar, then latest); otherwise ``unique`` (row -1)."""
     best: tuple[int, float, int] | None = None
-    for i, s, theirs in partners:
-        gap = figure_gap(theirs, mine)
+    for i, s, gap in partners:
         if gap == 0:
             return "duplicate", i, s
         if best is None or (gap, -s) <= (best[0], -best[1]):

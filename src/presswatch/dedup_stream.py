@@ -61,9 +61,12 @@ def _stream_chunk(batch, p, table, figs, ids, store) -> list[DuplicateMatch]:  #
         est[part] = (low[q[part]] == sketch[k[part]]).sum(axis=1, dtype=np.int64) / p.num_perm
     inter = np.rint(est * (size[q] + sizes[k]) / (1 + est))
     jac_x, sim_x = p.similar(inter, size[q], sizes[k])
-    partners: dict[int, list[tuple[int, float]]] = {}
-    for j, i, s in zip(q[sim_x].tolist(), k[sim_x].tolist(), jac_x[sim_x].tolist()):
-        partners.setdefault(j, []).append((i, s))
+    mine = (sh.figures, sh.figure_offsets)
+    q, k, jac_x = q[sim_x], k[sim_x], jac_x[sim_x]
+    gap_x = mh.multiset_gaps(mine, q, figs.trimmed(), k)
+    partners: dict[int, list[tuple[int, float, int]]] = {}
+    for j, i, s, g in zip(q.tolist(), k.tolist(), jac_x.tolist(), gap_x.tolist()):
+        partners.setdefault(j, []).append((i, s, g))
 
     sk, raw = mh.sketch(sig), np.diff(sh.offsets)
     left, right = mh.colliding_pairs(
@@ -71,11 +74,10 @@ def _stream_chunk(batch, p, table, figs, ids, store) -> list[DuplicateMatch]:  #
         cap=BUCKET_CAP, min_bands=MIN_BANDS)
     left, right = live[left], live[right]
     jac_w, sim_w = p.similar(*mh.pair_overlap(sh.shingles, sh.offsets, left, right))
-    for i, j, s in zip(left[sim_w].tolist(), right[sim_w].tolist(), jac_w[sim_w].tolist()):
-        partners.setdefault(j, []).append((m + i, s))
-
-    def local(j: int) -> list[int]:
-        return sh.figures[sh.figure_offsets[j] : sh.figure_offsets[j + 1]].tolist()
+    left, right, jac_w = left[sim_w], right[sim_w], jac_w[sim_w]
+    gap_w = mh.multiset_gaps(mine, right, mine, left)
+    for i, j, s, g in zip(left.tolist(), right.tolist(), jac_w.tolist(), gap_w.tolist()):
+        partners.setdefault(j, []).append((m + i, s, g))
 
     def name(i: int) -> str:
         return ids[i] if i < m else batch[i - m][0]
@@ -83,8 +85,7 @@ def _stream_chunk(batch, p, table, figs, ids, store) -> list[DuplicateMatch]:  #
     kept = np.ones(n, dtype=bool)
     out = []
     for j, (line_id, _) in enumerate(batch):
-        decision = choose_twin(local(j), ((i, s, figs.row(i).tolist() if i < m else local(i - m))
-                                          for i, s in sorted(partners.get(j, ())) if i < m or kept[i - m]))
+        decision = choose_twin(t for t in sorted(partners.get(j, ())) if t[0] < m or kept[t[0] - m])
         kept[j] = decision[0] != "duplicate"
         out.append(to_match(line_id, decision, name))
 

@@ -301,6 +301,29 @@ def _overlap_block(sources, left: np.ndarray, right: np.ndarray) -> tuple[np.nda
     return inter, size[0], size[1]
 
 
+def multiset_gaps(
+    a: tuple[np.ndarray, np.ndarray], left: np.ndarray, b: tuple[np.ndarray, np.ndarray], right: np.ndarray
+) -> np.ndarray:
+    """For each pair, 0 when one multiset (row ``left[p]`` of ragged ``a``, row ``right[p]``
+    of ``b``) contains the other, else the number of items in one and not the other."""
+    npairs = len(left)
+    sides, size = [], []
+    for (values, offsets), rows in ((a, left), (b, right)):
+        lengths = offsets[rows + 1] - offsets[rows]
+        pair = np.repeat(np.arange(npairs, dtype=U64), lengths)
+        starts = np.repeat(offsets[rows] - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+        keys = np.sort((pair << U64(40)) | (values[starts + np.arange(len(pair))].astype(U64) << U64(8)))
+        first = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
+        occurrence = np.arange(len(keys)) - np.repeat(first, np.diff(np.append(first, len(keys))))
+        sides.append(keys | np.minimum(occurrence, 255).astype(U64))
+        size.append(lengths)
+    both = np.sort(np.concatenate(sides))
+    same = both[1:][both[1:] == both[:-1]]
+    common = np.bincount((same >> U64(40)).astype(np.int64), minlength=npairs)
+    only_a, only_b = size[0] - common, size[1] - common
+    return np.where((only_a == 0) | (only_b == 0), 0, only_a + only_b)
+
+
 def repeated(codes: np.ndarray, times: int) -> np.ndarray:
     """Sorted distinct values occurring at least ``times`` times in ``codes``."""
     codes = np.sort(codes)
