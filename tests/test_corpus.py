@@ -128,3 +128,14 @@ def test_an_index_saved_without_any_figure_grows_after_reloading(tmp_path: Path)
         update_corpus(store)
         save(store, FIRST)
         assert update_corpus(store).indexed == 2
+
+
+def test_a_month_with_both_figures_shows_only_the_update(tmp_path: Path) -> None:
+    with open_store(tmp_path / "s.db") as store:
+        for art in (FIRST, UPDATE):
+            save(store, art)
+        update_corpus(store)
+        month = build_digest(store, Period.parse("2022-10"))
+    shown = [i.text for i in month.successes]
+    assert UPDATE.paragraphs[0].text in shown and FIRST.paragraphs[0].text not in shown
+    assert FIRST.paragraphs[1].text in shown

@@ -24,6 +24,7 @@ PREFECT_DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "DO_NOT_TRACK": "1",
     "PREFECT_LOGGING_EXTRA_LOGGERS": "presswatch",
+    "PREFECT_LOGGING_SERVER_LEVEL": "CRITICAL",  # the temporary server's shutdown noise
 }
 
 
@@ -31,7 +32,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    for key, value in PREFECT_DEFAULTS.items():
+    logging.getLogger("trafilatura").setLevel(logging.DEBUG if args.verbose else logging.ERROR)
+    for key, value in {**PREFECT_DEFAULTS, "PREFECT_LOGGING_LEVEL": "INFO" if args.verbose else "WARNING"}.items():
         os.environ.setdefault(key, value)
     try:
         return int(args.handler(args) or 0)

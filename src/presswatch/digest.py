@@ -6,8 +6,9 @@ twin of a paragraph) already ``reported`` in an earlier digest of the same serie
 monthly) stays, with ``first_reported`` set; it is shown as "déjà signalé" and placed after the
 new statements of its section. Statements are sorted by score (highest first), then by date
 (most recent first). A ``figure_update`` mark's ``detail`` (a short French phrase on the
-figure it updates) becomes the item's ``updates``; stories give ``also_in`` (the other outlets
-of the same story). Files are named ``presswatch-<period key>.<html|md|json>``.
+figure it updates) becomes the item's ``updates``, and the older paragraph is not shown when
+it falls in the same period; stories give ``also_in`` (the other outlets of the same story).
+Files are named ``presswatch-<period key>.<html|md|json>``.
 
 JSON digest, schema ``presswatch.digest/1`` (dates ISO 8601, ``end`` exclusive)::
 
@@ -99,6 +100,9 @@ def build_digest(store: Store, period: Period, *, now: datetime | None = None) -
                 items[label.label].append(item)
                 mine.append(item)
         rows.append((entry, _article(entry, mine)))
+    superseded = {m.other_id for s in relevant for ms in s.marks.values() for m in ms if m.kind == "figure_update"}
+    for label_items in items.values():  # an older figure updated within the same period is not shown twice
+        label_items[:] = [i for i in label_items if i.paragraph_id not in superseded]
     day_of = {s.article.id: s.day for s in relevant}
     for found in items.values():
         found.sort(key=lambda i: (i.first_reported is not None, -i.score, -day_of[i.article_id].toordinal(),
