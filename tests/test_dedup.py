@@ -1,4 +1,5 @@
 import importlib.util
+import io
 import json
 import random
 import subprocess
@@ -6,6 +7,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from presswatch.dedup import (
@@ -19,6 +21,7 @@ from presswatch.dedup import (
     iter_duplicates,
     iter_matches,
 )
+from presswatch.errors import StoreError
 from presswatch.models import Article, Paragraph, Section, paragraph_id
 
 SEED = Path(__file__).parents[2] / "shared" / "seeds" / "000_f3189f94bcb30073.txt"
@@ -173,6 +176,19 @@ def test_persisted_index_then_add_equals_one_batch():
     assert len(restored) == len(first) and restored.ids == first.ids
     tail = restored.add(records[1800:])
     assert head + tail == find_duplicates(records)
+
+
+def test_an_index_saved_with_other_hashing_is_refused():
+    blob = DedupIndex().to_bytes()
+    with np.load(io.BytesIO(blob)) as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = json.loads(arrays["meta"].tobytes())
+    del meta["format"]
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    with pytest.raises(StoreError, match="rebuild"):
+        DedupIndex.from_bytes(buf.getvalue())
 
 
 def test_streaming_matches_labels_on_a_generated_file(tmp_path):

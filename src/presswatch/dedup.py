@@ -38,6 +38,7 @@ from presswatch.dedup_rules import (
     BUCKET_CAP, MIN_BANDS, DuplicateMatch, ParagraphRecord, Params, choose_twin, shingle_all, sort_key, to_match,
 )
 from presswatch.dedup_stream import iter_duplicates, iter_matches
+from presswatch.errors import StoreError
 from presswatch.models import Article, Removal, Section
 from presswatch.stories import ArticleRecord, Story, group_stories
 
@@ -46,6 +47,7 @@ __all__ = ["ArticleRecord", "DedupIndex", "DuplicateMatch", "ParagraphRecord", "
 
 KINDS = ("unique", "duplicate", "figure_update")
 _BLOCK = 32768
+_FORMAT = 2
 
 
 class DedupIndex:
@@ -158,7 +160,7 @@ class DedupIndex:
             self._sigs, self._sketch = sigs, mh.sketch(sigs)
 
     def to_bytes(self) -> bytes:
-        meta = {"params": _params_dict(self.params),
+        meta = {"format": _FORMAT, "params": _params_dict(self.params),
                 "ids": self.ids, "order_keys": [_encode_key(k) for k in self.order_keys]}
         sh, sh_off = self.shingles.trimmed()
         fg, fg_off = self.figures.trimmed()
@@ -169,8 +171,12 @@ class DedupIndex:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> DedupIndex:
+        """The index saved by ``to_bytes``; ``StoreError`` if it was written with other hashing."""
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
             meta = json.loads(z["meta"].tobytes().decode("utf-8"))
+            if meta.get("format") != _FORMAT:
+                raise StoreError(f"dedup index format {meta.get('format', 1)} (expected {_FORMAT}): its shingle "
+                                 "hashes are not comparable; rebuild the index from the stored paragraphs")
             index = cls(**meta["params"])
             index.ids = list(meta["ids"])
             index.order_keys = [_decode_key(k) for k in meta["order_keys"]]
