@@ -228,3 +228,23 @@ def test_main_text_body_with_inline_markup_and_short_page_fallback():
         "Les pharmaciens suivent",
         "Les officines consultent le dossier avant chaque délivrance sensible, selon l’Assurance maladie.",
     ]
+
+
+@pytest.mark.parametrize(
+    ("body", "what"),
+    [
+        (b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03R\xf2&e", "gzip data"),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "a PDF file"),
+        (b"<html>\x00\x00\x00\x01\x02</html>", "binary data"),
+    ],
+)
+def test_binary_bodies_are_refused_with_what_they_are(body, what):
+    doc = RawDocument("/tmp/page.html", body, "local", "text/html")
+    with pytest.raises(ExtractError, match=f"not a text document: {what}"):
+        extract_article(doc)
+
+
+def test_utf16_with_bom_is_still_text():
+    html = "<html><body><p>Le DMP progresse dans les hôpitaux de la région, selon l’ARS.</p></body></html>"
+    doc = RawDocument("/tmp/page.html", html.encode("utf-16"), "local", "text/html")
+    assert "DMP progresse" in extract_article(doc).paragraphs[0].text

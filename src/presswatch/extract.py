@@ -52,6 +52,9 @@ def extract_article(doc: RawDocument, *, max_bytes: int = MAX_BYTES) -> Article:
     kind = _kind(doc)
     if kind == "record":
         return _from_record(doc)
+    binary = _binary_kind(doc.body)
+    if binary:
+        raise ExtractError(f"not a text document: {binary}", url=doc.uri)
     decoded = decode_bytes(doc.body, doc.content_type)
     if kind == "html":
         return _from_html(doc, decoded.text, dict(doc.meta))
@@ -65,6 +68,21 @@ def main_text(html: str) -> str:
     if len(text) < _SHORT:
         text = trafilatura.extract(html, **_THOROUGH) or text
     return text
+
+
+_MAGIC = ((b"\x1f\x8b", "gzip data"), (b"%PDF", "a PDF file"), (b"PK\x03\x04", "a zip archive"),
+          (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"))
+
+
+def _binary_kind(body: bytes) -> str | None:
+    """What a body is when it is plainly not text: a known file signature, or NUL bytes."""
+    for magic, name in _MAGIC:
+        if body.startswith(magic):
+            return name
+    head = body[:4096]
+    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 has NULs
+        return "binary data"
+    return None
 
 
 def _kind(doc: RawDocument) -> str:
