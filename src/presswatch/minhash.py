@@ -157,13 +157,16 @@ def shingle_texts(texts: Sequence[str], shingle: int = 3) -> Shingled:
     if len(cps) and cps.max() >= _TABLE_SIZE - 1:
         wide = np.flatnonzero(cps >= _TABLE_SIZE - 1)
         chars[wide] = cps[wide]
-    step = np.diff((chars != 0).view(np.int8), prepend=np.int8(0), append=np.int8(0))
-    starts, ends = np.flatnonzero(step == 1), np.flatnonzero(step == -1)
+    inside = np.zeros(len(chars) + 2, dtype=np.int8)
+    np.not_equal(chars, 0, out=inside[1:-1].view(bool))
+    edges = np.flatnonzero(np.diff(inside))
+    starts, ends = edges[0::2], edges[1::2]
     pw, ipw = _powers(len(chars))
     prefix = np.zeros(len(chars) + 1, dtype=U32)
     np.cumsum(chars * pw[: len(chars)], dtype=U32, out=prefix[1:])
     tokens = fmix32((prefix[ends] - prefix[starts]) * ipw[starts])
-    para = np.searchsorted(bounds, starts)
+    per_text = np.diff(np.searchsorted(starts, bounds), prepend=0, append=len(starts))[: n]
+    para = np.repeat(np.arange(n), per_text)
 
     first = chars[starts]
     words, bitmap = _figure_words()
@@ -184,6 +187,13 @@ def shingle_texts(texts: Sequence[str], shingle: int = 3) -> Shingled:
     return Shingled(shingles, offsets.astype(np.int64), figures, fig_offsets.astype(np.int64))
 
 
+def _top32(h: np.ndarray) -> np.ndarray:
+    """A well-mixed 32-bit hash of each uint64 (xor-shift, multiply, top half)."""
+    h ^= h >> U64(29)
+    h *= U64(0xBF58476D1CE4E5B9)
+    return h >> U64(32)
+
+
 def _shingles(tokens: np.ndarray, para: np.ndarray, counts: np.ndarray, k: int) -> np.ndarray:
     """(text << 32 | shingle hash) of every run of ``k`` words inside one text; a text of
     fewer than ``k`` words gets one shingle of all its words."""
@@ -195,7 +205,7 @@ def _shingles(tokens: np.ndarray, para: np.ndarray, counts: np.ndarray, k: int) 
         for j in range(1, k):
             h = h * U64(0x9E3779B97F4A7C15) + words[j : j + m]
         valid = para[:m] == para[k - 1 :]
-        parts.append((para[:m][valid].astype(U64) << U64(32)) | (mix64(h[valid]) >> U64(32)))
+        parts.append((para[:m][valid].astype(U64) << U64(32)) | _top32(h[valid]))
     short = np.flatnonzero((counts > 0) & (counts < k))
     if len(short):
         first = np.concatenate([[0], np.cumsum(counts)])[short]
@@ -203,7 +213,7 @@ def _shingles(tokens: np.ndarray, para: np.ndarray, counts: np.ndarray, k: int) 
         for j in range(1, k - 1):
             more = counts[short] > j
             h[more] = h[more] * U64(0x9E3779B97F4A7C15) + words[first[more] + j]
-        parts.append((short.astype(U64) << U64(32)) | (mix64(h) >> U64(32)))
+        parts.append((short.astype(U64) << U64(32)) | _top32(h))
     return np.concatenate(parts) if parts else np.zeros(0, dtype=U64)
 
 
