@@ -145,3 +145,21 @@ def test_ingest_then_digest_through_the_cli(tmp_path, prefect_api, seed_path):
     assert sorted(Path(p).suffix for p in paths) == [".html", ".json", ".md"]
     data = json.loads(Path([p for p in paths if p.endswith(".json")][0]).read_text(encoding="utf-8"))
     assert [Path(f["uri"]).name for f in data["quality"]["failures"]] == ["empty.txt"]
+
+
+def test_inspect_a_url_served_on_loopback(tmp_path):
+    sys.path.insert(0, str(Path(__file__).parent))
+    from webserver import ARTICLES, WebServer, article_html
+
+    config = tmp_path / "presswatch.toml"
+    config.write_text('[fetch]\nallow_hosts = ["127.0.0.1"]\nhost_delay = 0.0\n', encoding="utf-8")
+    key = next(iter(ARTICLES))
+    with WebServer() as server:
+        server.page("/article.html", article_html(key))
+        result = run("-c", str(config), "inspect", server.url("/article.html"), "--json", cwd=tmp_path)
+        refused = run("inspect", "http://169.254.169.254/latest/meta-data", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["url"] == server.url("/article.html") and report["title"] == ARTICLES[key][0]
+    assert [p["text"] for s in report["sections"] for p in s["paragraphs"]] == list(ARTICLES[key][2])
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr and "169.254.169.254" in refused.stderr
