@@ -139,3 +139,17 @@ def test_a_month_with_both_figures_shows_only_the_update(tmp_path: Path) -> None
     shown = [i.text for i in month.successes]
     assert UPDATE.paragraphs[0].text in shown and FIRST.paragraphs[0].text not in shown
     assert FIRST.paragraphs[1].text in shown
+
+
+def test_the_json_digest_lists_each_story_once_with_its_outlets(tmp_path: Path) -> None:
+    from presswatch.digest import digest_document
+
+    with open_store(tmp_path / "s.db") as store:
+        for art in (COPY, AGENCY):
+            save(store, art)
+        update_corpus(store)
+        document = digest_document(build_digest(store, Period.parse("2022-W45")))
+    assert document["stories"] == [{
+        "story_id": AGENCY.id, "canonical_article_id": AGENCY.id, "title": AGENCY.title,
+        "outlets": ["Agence Santé Presse", "e-Santé Hebdo"], "articles": [AGENCY.id, COPY.id],
+    }]

@@ -292,7 +292,7 @@ def test_json_follows_the_schema(store: Store, tmp_path: Path) -> None:
     doc = json.loads(path.read_text(encoding="utf-8"))
     assert doc["schema"] == SCHEMA == "presswatch.digest/1"
     assert list(doc) == ["schema", "period", "generated_at", "counts", "successes", "improvements",
-                         "programmes", "articles", "quality"]
+                         "programmes", "articles", "stories", "quality"]
     assert doc["period"] == {"key": "2022-W38", "kind": "week", "start": "2022-09-19", "end": "2022-09-26"}
     assert doc["generated_at"] == "2022-09-26T07:00:00+00:00"
     assert doc["counts"] == dict(digest.counts)
@@ -308,7 +308,7 @@ def test_json_follows_the_schema(store: Store, tmp_path: Path) -> None:
                                     "successes": [paragraph_id(HDH_URL, HDH_SUCCESS)],
                                     "improvements": [paragraph_id(MES_URL, MES_TODO)]}
     assert set(doc["articles"][0]) == {"id", "title", "outlet", "published", "url", "successes",
-                                       "improvements", "also_in"}
+                                       "improvements", "also_in", "story_id", "canonical_id"}
     assert set(doc["quality"]) == {"duplicates_removed", "boilerplate_removed", "removals_by_reason",
                                    "non_french", "off_topic", "failures"}
     assert doc["quality"]["failures"] == [{"source": "santé-rss", "uri": "https://www.sante-numerique.fr/flux",

@@ -22,6 +22,8 @@ JSON digest, schema ``presswatch.digest/1`` (dates ISO 8601, ``end`` exclusive):
       "successes": [item], "improvements": [item],
       "programmes": [{"name": str, "successes": [paragraph_id], "improvements": [paragraph_id]}],
       "articles": [article],
+      "stories": [{"story_id", "canonical_article_id", "title", "outlets": [str],
+                   "articles": [article id in this period]}],
       "quality": {"duplicates_removed": int, "boilerplate_removed": int,
                   "removals_by_reason": [{"reason": str, "count": int}],
                   "non_french": [article], "off_topic": [article],
@@ -32,7 +34,8 @@ JSON digest, schema ``presswatch.digest/1`` (dates ISO 8601, ``end`` exclusive):
             "link", "programmes": [str], "figures": [str], "quotes": [str], "also_in": [str],
             "first_reported": date|null, "updates": str|null}
     article = {"id", "title", "outlet", "published": date|null, "url", "successes": int,
-               "improvements": int, "also_in": [str]}
+               "improvements": int, "also_in": [str], "story_id": str|null,
+               "canonical_id": str|null}
 
 ``link`` is the article URL with a text fragment (``#:~:text=``) made of the paragraph's
 first words, so a browser that supports it scrolls to and highlights the source paragraph.
@@ -165,7 +168,7 @@ def _article(entry: StoredArticle, items: Sequence[DigestItem]) -> DigestArticle
         id=a.id, title=a.title, outlet=a.source, published=a.published, url=a.url,
         successes=sum(i.label == "success" for i in items),
         improvements=sum(i.label == "improvement" for i in items),
-        also_in=entry.also_in,
+        also_in=entry.also_in, story_id=entry.story_id, canonical_id=entry.canonical_id,
     )
 
 
@@ -273,6 +276,7 @@ def digest_document(digest: Digest) -> dict[str, Any]:
             for name, ok, todo in digest.programmes
         ],
         "articles": [_plain(a) for a in digest.articles],
+        "stories": _stories(digest.articles),
         "quality": {
             "duplicates_removed": q.duplicates_removed,
             "boilerplate_removed": q.boilerplate_removed,
@@ -282,6 +286,24 @@ def digest_document(digest: Digest) -> dict[str, Any]:
             "failures": [_plain(f) for f in q.failures],
         },
     }
+
+
+def _stories(articles: Sequence[DigestArticle]) -> list[dict[str, Any]]:
+    """Stories told by several outlets, each once: its canonical article and every outlet."""
+    grouped: dict[str, list[DigestArticle]] = {}
+    for article in articles:
+        if article.story_id:
+            grouped.setdefault(article.story_id, []).append(article)
+    return [
+        {
+            "story_id": story_id,
+            "canonical_article_id": members[0].canonical_id,
+            "title": next((m.title for m in members if m.id == m.canonical_id), members[0].title),
+            "outlets": sorted({m.outlet for m in members} | {o for m in members for o in m.also_in}),
+            "articles": [m.id for m in members],
+        }
+        for story_id, members in grouped.items()
+    ]
 
 
 def _plain(value: Any) -> dict[str, Any]:

@@ -218,6 +218,8 @@ class DigestArticle:
     successes: int
     improvements: int
     also_in: tuple[str, ...] = ()
+    story_id: str | None = None
+    canonical_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
