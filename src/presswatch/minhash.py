@@ -240,7 +240,7 @@ def signatures(sh: Shingled, num_perm: int = 128, block: int = 4096) -> np.ndarr
 
 
 def band_keys(sig: np.ndarray, bands: int) -> np.ndarray:
-    """One uint64 key per (text, band); the band number is mixed in, so keys of bands differ."""
+    """One uint32 key per (text, band); the band number is mixed in, so keys of bands differ."""
     n, num_perm = sig.shape
     rows = num_perm // bands
     view = sig[:, : rows * bands].reshape(n, bands, rows)
@@ -250,7 +250,7 @@ def band_keys(sig: np.ndarray, bands: int) -> np.ndarray:
         if r + 1 < rows:
             word |= view[:, :, r + 1]
         key = mix64(key ^ word)
-    return key
+    return (key >> U64(32)).astype(U32)
 
 
 def sketch(sig: np.ndarray) -> np.ndarray:
@@ -408,13 +408,13 @@ class Ragged:
 
 
 class BandTable:
-    """Band keys of indexed rows as a few sorted uint64 runs (high 32 bits: key, low: row)."""
+    """Band keys (uint32) of indexed rows as a few sorted uint64 runs (high 32 bits: key, low: row)."""
 
     def __init__(self) -> None:
         self.runs: list[np.ndarray] = []
 
     def add(self, keys: np.ndarray, rows: np.ndarray) -> None:
-        packed = ((keys >> U64(32)) << U64(32)) | rows.astype(U64)[:, None]
+        packed = (keys.astype(U64) << U64(32)) | rows.astype(U64)[:, None]
         self.runs.append(np.sort(packed.ravel()))
         while len(self.runs) >= 2 and len(self.runs[-2]) <= 2 * len(self.runs[-1]):
             last = self.runs.pop()
@@ -424,8 +424,8 @@ class BandTable:
         """(query row, indexed row) pairs, distinct, for rows of ``keys`` sharing at least
         ``min_bands`` band keys; per key and run only the ``cap`` latest indexed rows (a huge
         bucket stays linear)."""
-        high = (keys >> U64(32)).ravel() << U64(32)
-        order = np.argsort(high)
+        order = np.argsort(keys.ravel())
+        high = keys.ravel().astype(U64) << U64(32)
         high = high[order]
         qrow = (order // keys.shape[1]).astype(np.int64)
         found = []
