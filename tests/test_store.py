@@ -351,3 +351,9 @@ def test_a_version_1_store_is_migrated_in_place_and_keeps_its_data(tmp_path: Pat
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
     conn.close()
+
+
+def test_one_packaged_sql_script_per_schema_version() -> None:
+    from presswatch.store import _migrations
+
+    assert len(_migrations()) == SCHEMA_VERSION

@@ -148,8 +148,6 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
-    from presswatch.models import Period
-
     period = _period(args.week or args.month)
     _, digest, _ = _flows()
     for path in digest.digest(period.key, config_path=args.config, out_dir=args.out):
@@ -191,7 +189,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    from presswatch.classify import ParagraphInput, classify_paragraphs, load_model
+    from presswatch.classify import ParagraphInput, load_model
 
     model = load_model(_config(args).model_path)
     batch: list[ParagraphInput] = []

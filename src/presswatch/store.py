@@ -1,6 +1,7 @@
 """The SQLite store: articles and their revisions, paragraphs, labels, facts, failures, runs.
 
-Schema (version 2, ``PRAGMA user_version``; ``_MIGRATIONS[i]`` upgrades version i to i + 1):
+Schema (version 2, ``PRAGMA user_version``; the SQL scripts of ``data/schema/`` upgrade it step
+by step):
 
     articles         one row per URL: metadata of the current revision, ``day`` (published date,
                      else first-seen date) for period queries, ``revision``, ``content_hash``
@@ -30,132 +31,31 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from functools import cache
+from importlib import resources
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, Literal
 
 from presswatch.errors import StoreError
-from presswatch.models import (
-    Article, Classification, Failure, Paragraph, ParagraphFacts, Period, Removal, Section,
-)
+from presswatch.models import Article, Classification, Failure, ParagraphFacts, Period
+from presswatch.stored import FetchState, Mark, MarkKind, StoredArticle, assemble, fetch_state_of
+
+__all__ = ["FetchState", "Mark", "SCHEMA_VERSION", "Store", "StoredArticle", "open_store"]
 
 SaveStatus = Literal["new", "unchanged", "revised"]
-MarkKind = Literal["duplicate", "figure_update", "reported"]
 
-_V1 = """
-CREATE TABLE articles (
-    id TEXT PRIMARY KEY, url TEXT NOT NULL UNIQUE, canonical_url TEXT, title TEXT NOT NULL,
-    source TEXT NOT NULL, published TEXT, author TEXT, date_source TEXT, declared_language TEXT,
-    language TEXT, relevant INTEGER CHECK (relevant IN (0, 1)), topics TEXT NOT NULL DEFAULT '[]',
-    day TEXT NOT NULL, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
-    revision INTEGER NOT NULL CHECK (revision >= 1), content_hash TEXT NOT NULL
-);
-CREATE INDEX articles_day ON articles(day);
-CREATE INDEX articles_published ON articles(published);
-CREATE TABLE revisions (
-    article_id TEXT NOT NULL REFERENCES articles(id), revision INTEGER NOT NULL,
-    content_hash TEXT NOT NULL, title TEXT NOT NULL, seen_at TEXT NOT NULL,
-    PRIMARY KEY (article_id, revision)
-);
-CREATE TABLE paragraphs (
-    article_id TEXT NOT NULL REFERENCES articles(id), revision INTEGER NOT NULL,
-    seq INTEGER NOT NULL, id TEXT NOT NULL, position INTEGER NOT NULL, section INTEGER NOT NULL,
-    heading TEXT, text TEXT NOT NULL,
-    PRIMARY KEY (article_id, revision, seq),
-    FOREIGN KEY (article_id, revision) REFERENCES revisions(article_id, revision)
-);
-CREATE INDEX paragraphs_id ON paragraphs(id);
-CREATE TABLE removals (
-    article_id TEXT NOT NULL REFERENCES articles(id), revision INTEGER NOT NULL,
-    seq INTEGER NOT NULL, text TEXT NOT NULL, reason TEXT NOT NULL, kept_id TEXT, similarity REAL,
-    PRIMARY KEY (article_id, revision, seq),
-    FOREIGN KEY (article_id, revision) REFERENCES revisions(article_id, revision)
-);
-CREATE TABLE classifications (
-    paragraph_id TEXT PRIMARY KEY,
-    label TEXT NOT NULL CHECK (label IN ('success', 'improvement', 'context')),
-    score REAL NOT NULL CHECK (score BETWEEN 0 AND 1), cues TEXT NOT NULL DEFAULT '[]',
-    model_version TEXT
-);
-CREATE TABLE facts (
-    paragraph_id TEXT PRIMARY KEY, programmes TEXT NOT NULL DEFAULT '[]',
-    figures TEXT NOT NULL DEFAULT '[]', quotes TEXT NOT NULL DEFAULT '[]'
-);
-CREATE TABLE paragraph_marks (
-    id INTEGER PRIMARY KEY, paragraph_id TEXT NOT NULL,
-    kind TEXT NOT NULL CHECK (kind IN ('duplicate', 'figure_update', 'reported')),
-    other_id TEXT, similarity REAL, at TEXT NOT NULL, detail TEXT
-);
-CREATE UNIQUE INDEX paragraph_marks_once
-    ON paragraph_marks(paragraph_id, kind, coalesce(other_id, ''), coalesce(detail, ''));
-CREATE TABLE stories (
-    article_id TEXT PRIMARY KEY REFERENCES articles(id), story_id TEXT NOT NULL,
-    canonical_id TEXT NOT NULL
-);
-CREATE INDEX stories_story ON stories(story_id);
-CREATE TABLE failures (
-    id INTEGER PRIMARY KEY, source TEXT NOT NULL, uri TEXT NOT NULL, stage TEXT NOT NULL,
-    reason TEXT NOT NULL, at TEXT NOT NULL, last_at TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 1, resolved_at TEXT
-);
-CREATE UNIQUE INDEX failures_open ON failures(source, uri, stage, reason) WHERE resolved_at IS NULL;
-CREATE INDEX failures_uri ON failures(uri) WHERE resolved_at IS NULL;
-CREATE TABLE runs (id INTEGER PRIMARY KEY, started TEXT NOT NULL, finished TEXT, stats TEXT);
-CREATE TABLE fetch_state (
-    url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, content_hash TEXT, status INTEGER,
-    fetched_at TEXT
-);
-"""
-_V2 = """
-CREATE TABLE dedup_state (name TEXT PRIMARY KEY, data BLOB NOT NULL, updated_at TEXT NOT NULL);
-CREATE TABLE dedup_seen (paragraph_id TEXT PRIMARY KEY);
-ALTER TABLE articles ADD COLUMN origin TEXT NOT NULL DEFAULT '';
-CREATE INDEX articles_origin ON articles(origin);
-"""
-_MIGRATIONS: tuple[str, ...] = (_V1, _V2)
-SCHEMA_VERSION = len(_MIGRATIONS)
+@cache
+def _migrations() -> tuple[str, ...]:
+    """The SQL scripts of ``data/schema/``, in order; script i upgrades version i to i + 1."""
+    folder = resources.files("presswatch") / "data" / "schema"
+    names = sorted(f.name for f in folder.iterdir() if f.name.endswith(".sql"))
+    return tuple((folder / name).read_text(encoding="utf-8") for name in names)
 
 
-@dataclass(frozen=True, slots=True)
-class Mark:
-    paragraph_id: str
-    kind: MarkKind
-    other_id: str | None
-    similarity: float | None
-    at: str
-    detail: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class FetchState:
-    url: str
-    etag: str | None
-    last_modified: str | None
-    content_hash: str | None
-    status: int | None
-    fetched_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class StoredArticle:
-    """An article as stored: its current revision, labels, facts, marks and story."""
-
-    article: Article
-    revision: int
-    day: date
-    first_seen: datetime
-    last_seen: datetime
-    classifications: Mapping[str, Classification]
-    facts: Mapping[str, ParagraphFacts]
-    marks: Mapping[str, tuple[Mark, ...]]
-    story_id: str | None = None
-    canonical_id: str | None = None
-    also_in: tuple[str, ...] = ()
+SCHEMA_VERSION = 2
 
 
 def open_store(path: Path) -> Store:
@@ -190,7 +90,7 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
     for number in range(version, SCHEMA_VERSION):
         try:
             conn.executescript(
-                f"BEGIN IMMEDIATE;\n{_MIGRATIONS[number]}\nPRAGMA user_version = {number + 1};\nCOMMIT;"
+                f"BEGIN IMMEDIATE;\n{_migrations()[number]}\nPRAGMA user_version = {number + 1};\nCOMMIT;"
             )
         except sqlite3.Error:
             if conn.in_transaction:
@@ -397,7 +297,7 @@ class Store:
         rows = self._read("SELECT * FROM fetch_state WHERE url = ?", (url,))
         if not rows:
             return None
-        return _fetch_state(rows[0])
+        return fetch_state_of(rows[0])
 
     def fetch_states(self, urls: Iterable[str] | None = None) -> dict[str, FetchState]:
         """Stored fetch states by URL: of the given URLs, or all of them."""
@@ -408,7 +308,7 @@ class Store:
             rows = [r for i in range(0, len(wanted), 500) for r in self._read(
                 f"SELECT * FROM fetch_state WHERE url IN ({','.join('?' * len(wanted[i:i + 500]))})",
                 wanted[i:i + 500])]
-        return {r["url"]: _fetch_state(r) for r in rows}
+        return {r["url"]: fetch_state_of(r) for r in rows}
 
     def open_failures(self, source: str) -> list[Failure]:
         """The failures of a source not resolved yet, oldest first."""
@@ -541,7 +441,7 @@ class Store:
             f" WHERE s.article_id IN (SELECT a.id FROM articles a WHERE {where})",
             params,
         )
-        return _assemble(articles, paragraphs, removals, labels, facts, marks, stories)
+        return assemble(articles, paragraphs, removals, labels, facts, marks, stories)
 
 
     # corpus-level dedup (see presswatch.corpus)
@@ -616,11 +516,6 @@ class Store:
                 list(stories),
             )
 
-def _fetch_state(r: sqlite3.Row) -> FetchState:
-    fetched = datetime.fromisoformat(r["fetched_at"]) if r["fetched_at"] else None
-    return FetchState(r["url"], r["etag"], r["last_modified"], r["content_hash"], r["status"], fetched)
-
-
 def _start(period: Period) -> date:
     return period.start
 
@@ -628,76 +523,3 @@ def _start(period: Period) -> date:
 
 def _json(values: Iterable[str]) -> str:
     return json.dumps(list(values), ensure_ascii=False)
-
-
-def _assemble(
-    articles: list[sqlite3.Row],
-    paragraphs: list[sqlite3.Row],
-    removals: list[sqlite3.Row],
-    labels: list[sqlite3.Row],
-    facts: list[sqlite3.Row],
-    marks: list[sqlite3.Row],
-    stories: list[sqlite3.Row],
-) -> list[StoredArticle]:
-    paras: dict[str, list[sqlite3.Row]] = defaultdict(list)
-    for r in paragraphs:
-        paras[r["article_id"]].append(r)
-    cuts: dict[str, list[Removal]] = defaultdict(list)
-    for r in removals:
-        cuts[r["article_id"]].append(Removal(r["text"], r["reason"], r["kept_id"], r["similarity"]))
-    label_of = {
-        r["paragraph_id"]: Classification(r["paragraph_id"], r["label"], r["score"], tuple(json.loads(r["cues"])))
-        for r in labels
-    }
-    facts_of = {
-        r["paragraph_id"]: ParagraphFacts(
-            r["paragraph_id"], *(tuple(json.loads(r[k])) for k in ("programmes", "figures", "quotes"))
-        )
-        for r in facts
-    }
-    marks_of: dict[str, list[Mark]] = defaultdict(list)
-    for r in marks:
-        marks_of[r["paragraph_id"]].append(
-            Mark(r["paragraph_id"], r["kind"], r["other_id"], r["similarity"], r["at"], r["detail"])
-        )
-    story: dict[str, tuple[str, str]] = {}
-    others: dict[str, set[str]] = defaultdict(set)
-    for r in stories:
-        story[r["article_id"]] = (r["story_id"], r["canonical_id"])
-        if r["other"]:
-            others[r["article_id"]].add(r["other"])
-    result = []
-    for a in articles:
-        rows = paras[a["id"]]
-        sections: list[Section] = []
-        groups: dict[int, list[sqlite3.Row]] = defaultdict(list)
-        for r in rows:
-            groups[r["section"]].append(r)
-        for group in groups.values():
-            sections.append(
-                Section(group[0]["heading"], tuple(Paragraph(r["id"], r["text"], r["position"]) for r in group))
-            )
-        article = Article(
-            id=a["id"], url=a["url"], title=a["title"], source=a["source"],
-            published=date.fromisoformat(a["published"]) if a["published"] else None,
-            sections=tuple(sections), author=a["author"], canonical_url=a["canonical_url"],
-            date_source=a["date_source"], declared_language=a["declared_language"],
-            removals=tuple(cuts[a["id"]]), language=a["language"],
-            relevant=None if a["relevant"] is None else bool(a["relevant"]),
-            topics=tuple(json.loads(a["topics"])), origin=a["origin"],
-        )
-        ids = list(dict.fromkeys(p.id for p in article.paragraphs))
-        story_id, canonical_id = story.get(a["id"], (None, None))
-        result.append(
-            StoredArticle(
-                article=article, revision=a["revision"], day=date.fromisoformat(a["day"]),
-                first_seen=datetime.fromisoformat(a["first_seen"]),
-                last_seen=datetime.fromisoformat(a["last_seen"]),
-                classifications=MappingProxyType({k: label_of[k] for k in ids if k in label_of}),
-                facts=MappingProxyType({k: facts_of[k] for k in ids if k in facts_of}),
-                marks=MappingProxyType({k: tuple(marks_of[k]) for k in ids if k in marks_of}),
-                story_id=story_id, canonical_id=canonical_id,
-                also_in=tuple(sorted(others[a["id"]] - {article.source})),
-            )
-        )
-    return result
