@@ -1,6 +1,7 @@
 """Near-duplicate benchmark: presswatch.dedup (batch and streaming) vs datasketch MinHashLSH.
 
-    python tests/benchmarks/bench_dedup.py [--sizes 10000,100000,1000000] [--skip-datasketch-above N]
+    python tests/benchmarks/bench_dedup.py [--sizes 10000,100000,1000000] [--runs 3]
+                                           [--single-run-above 100000] [--skip-datasketch-above N]
 
 For each size a seeded labelled corpus (corpus_gen.py) is written to a temporary JSONL file;
 each method then runs in its own subprocess so peak memory is its own: peak RSS (ru_maxrss)
@@ -9,6 +10,10 @@ methods read the file line by line, parsing included in their time). datasketch 
 documented: MinHash(num_perm=128) with shared permutations, update_batch over the same word
 3-shingles, query then insert into MinHashLSH(threshold=0.8, num_perm=128); a line is flagged
 when the query returns an earlier line (linked to the earliest one). No exact verification.
+
+Each method runs ``--runs`` times at sizes up to ``--single-run-above`` and once above; the
+table gives the median paragraphs/s and the largest peak of those runs (quality figures are
+deterministic). The load average of the machine is printed with the table.
 
 Metrics, per line in stream order: precision = flagged duplicates linked to their own family /
 flagged; recall = correct flags / lines whose family appeared before; hard-negative false
@@ -21,8 +26,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -125,6 +132,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--skip-datasketch-above", type=int, default=None)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--single-run-above", type=int, default=100000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
@@ -137,6 +146,7 @@ def main() -> None:
     import corpus_gen
 
     rows = []
+    load = [os.getloadavg()]
     with tempfile.TemporaryDirectory() as tmp:
         for n in [int(s) for s in args.sizes.split(",")]:
             path, labels_path = Path(tmp) / f"corpus-{n}.jsonl", Path(tmp) / f"labels-{n}.json"
@@ -144,29 +154,58 @@ def main() -> None:
             methods = ["batch", "stream"]
             if args.skip_datasketch_above is None or n <= args.skip_datasketch_above:
                 methods.append("datasketch")
+            runs = args.runs if n <= args.single_run_above else 1
             for method in methods:
-                out = subprocess.run([sys.executable, __file__, "--worker", method, "--file", str(path),
-                                      "--labels", str(labels_path)], stdout=subprocess.PIPE, text=True, check=True)
-                row = json.loads(out.stdout.strip().splitlines()[-1])
+                results = []
+                for _ in range(runs):
+                    out = subprocess.run([sys.executable, __file__, "--worker", method, "--file", str(path),
+                                          "--labels", str(labels_path)], stdout=subprocess.PIPE, text=True, check=True)
+                    results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+                    print(f"# {n} {method}: {results[-1]['per_second']:.0f}/s P={results[-1]['precision']:.4f} "
+                          f"R={results[-1]['recall']:.4f} peak={results[-1]['peak_mb']:.0f} MB", file=sys.stderr, flush=True)
+                row = dict(results[0], runs=len(results),
+                           per_second=statistics.median(r["per_second"] for r in results),
+                           peak_mb=max(r["peak_mb"] for r in results))
                 rows.append(row)
-                print(f"# {n} {method}: {row['per_second']:.0f}/s P={row['precision']:.4f} R={row['recall']:.4f} "
-                      f"peak={row['peak_mb']:.0f} MB", file=sys.stderr, flush=True)
+            load.append(os.getloadavg())
     print(_table(rows))
+    print()
+    print(_growth(rows))
+    print(f"Machine: {os.cpu_count()} CPUs; load average (1, 5, 15 min) at start {_load(load[0])}, "
+          f"after each size {'; '.join(_load(x) for x in load[1:])}.")
+
+
+def _load(values: tuple[float, float, float]) -> str:
+    return "/".join(f"{v:.2f}" for v in values)
+
+
+def _growth(rows: list[dict]) -> str:
+    """MB per 1k paragraphs at the largest size over the same at the smallest, per method
+    (about 1 or below when memory grows linearly)."""
+    parts = []
+    for method in ("batch", "stream", "datasketch"):
+        mine = sorted((r["n"], r["peak_mb"] / r["n"] * 1000) for r in rows if r["method"] == method)
+        if len(mine) >= 2:
+            (n0, k0), (n1, k1) = mine[0], mine[-1]
+            parts.append(f"{_NAMES[method]} {k1 / k0:.2f} ({k0:.2f} → {k1:.2f} MB/1k, {n0:,} → {n1:,})")
+    return "Memory growth (MB per 1k paragraphs, largest size / smallest size): " + "; ".join(parts)
+
+
+_NAMES = {"batch": "presswatch find_duplicates", "stream": "presswatch iter_duplicates",
+          "datasketch": "datasketch MinHashLSH"}
 
 
 def _table(rows: list[dict]) -> str:
-    names = {"batch": "presswatch find_duplicates", "stream": "presswatch iter_duplicates", "datasketch": "datasketch MinHashLSH"}
+    names = _NAMES
     ds = {r["n"]: r["per_second"] for r in rows if r["method"] == "datasketch"}
-    first = {}
-    out = ["| paragraphs | method | precision | recall | paragraphs/s | × datasketch | peak MB | MB / 1k paragraphs "
-           "| hard-neg. false merges | figure updates found |",
-           "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    out = ["| paragraphs | method | runs | precision | recall | paragraphs/s (median) | × datasketch | peak MB "
+           "| MB / 1k paragraphs | hard-neg. false merges | figure updates found |",
+           "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         speed = f"{r['per_second'] / ds[r['n']]:.1f}" if r["n"] in ds else "n/a"
         per_k = r["peak_mb"] / r["n"] * 1000
-        first.setdefault(r["method"], per_k)
         figs = f"{r['figure_updates']}/{r['figure_variants']}" if r["method"] != "datasketch" else "n/a"
-        out.append(f"| {r['n']:,} | {names[r['method']]} | {r['precision']:.4f} | {r['recall']:.4f} "
+        out.append(f"| {r['n']:,} | {names[r['method']]} | {r['runs']} | {r['precision']:.4f} | {r['recall']:.4f} "
                    f"| {r['per_second']:,.0f} | {speed} | {r['peak_mb']:,.0f} | {per_k:.2f} "
                    f"| {r['false_merges']}/{r['hard_negatives']} | {figs} |")
     return "\n".join(out)
