@@ -196,15 +196,15 @@ def _report(evaluator: ModuleType, benches: Sequence[Bench], names: Sequence[str
                 row, s = rows[n], speed.get(n)
                 per_round = ",".join(f"{x:.2f}" for x in s["speed_ratio_rounds"]) if s else "-"
                 lines.append(f"{n:<30} {row['f1']:>7.4f} {row['precision']:>7.4f} {row['recall']:>7.4f} "
-                             f"{s['pages_per_s'] if s else float('nan'):>8.1f} {row['f1'] / rows[best]['f1']:>8.4f} "
-                             f"{s['speed_ratio'] if s else float('nan'):>10.3f}  {per_round:<22} "
+                             f"{_num(s and s['pages_per_s'], '.1f'):>8} {row['f1'] / rows[best]['f1']:>8.4f} "
+                             f"{_num(s and s['speed_ratio'], '.3f'):>10}  {per_round:<22} "
                              f"{len(bench.errors[n]) if subset == 'all' else '':>3}")
                 table[n] = {**evaluator._rounded(row), **(s or {}),
                             "f1_vs_best": row["f1"] / rows[best]["f1"]}
             ours = rows[OURS]
             f1_ok = ours["f1"] >= rows[best]["f1"]
-            ratio = speed[OURS]["speed_ratio"] if speed else float("nan")
-            speed_ok = ratio >= 1.0
+            ratio = speed[OURS]["speed_ratio"] if speed else None
+            speed_ok = ratio is not None and ratio >= 1.0
             verdict = "PASS" if f1_ok and speed_ok else "FAIL"
             if subset == "all":
                 verdicts.append(f1_ok and speed_ok)
@@ -212,15 +212,19 @@ def _report(evaluator: ModuleType, benches: Sequence[Bench], names: Sequence[str
                 verdict = f"(reported, not judged) {verdict}"
             lines.append(
                 f"{verdict} {label}: F1 {ours['f1']:.4f} {'>=' if f1_ok else '<'} {rows[best]['f1']:.4f} ({best}; "
-                f"presswatch ± {ours.get('f1_std', float('nan')):.4f} bootstrap std); speed median paired ratio "
-                f"{ratio:.3f} {'>=' if speed_ok else '<'} 1.000 vs {REFERENCE} (median pages/s "
-                f"{speed[OURS]['pages_per_s'] if speed else float('nan'):.1f} vs "
-                f"{speed[REFERENCE]['pages_per_s'] if speed else float('nan'):.1f}, {len(bench.round_times)} rounds)")
+                f"presswatch ± {_num(ours.get('f1_std'), '.4f')} bootstrap std); speed median paired ratio "
+                f"{_num(ratio, '.3f')} {'>=' if speed_ok else '<'} 1.000 vs {REFERENCE} (median pages/s "
+                f"{_num(speed and speed[OURS]['pages_per_s'], '.1f')} vs "
+                f"{_num(speed and speed[REFERENCE]['pages_per_s'], '.1f')}, {len(bench.round_times)} rounds)")
             data[label] = {"best": best, "f1_ok": f1_ok, "speed_ok": speed_ok, "judged": subset == "all",
                            "speed_pages": len(positions), "extractors": table}
         data[bench.name]["errors"] = {n: bench.errors[n][:5] for n in names if bench.errors[n]}
         data[bench.name]["outputs_differing_between_passes"] = bench.mismatches
     return lines, data, bool(verdicts) and all(verdicts)
+
+
+def _num(value: float | None, spec: str) -> str:
+    return "-" if value is None or not isinstance(value, float) else format(value, spec)
 
 
 def _sample(n: int, size: int | None) -> list[int]:
