@@ -33,6 +33,7 @@ from datetime import date, datetime
 
 import numpy as np
 
+from presswatch import candidates as cd
 from presswatch import minhash as mh
 from presswatch.dedup_rules import (
     BUCKET_CAP, MIN_BANDS, DuplicateMatch, ParagraphRecord, Params, choose_twin, shingle_all, sort_key, to_match,
@@ -63,11 +64,11 @@ class DedupIndex:
         self.params = Params(num_perm, bands, threshold, containment, min_contained, shingle)
         self.ids: list[str] = []
         self.order_keys: list[tuple] = []
-        self.shingles = mh.Ragged()
-        self.figures = mh.Ragged()
+        self.shingles = cd.Ragged()
+        self.figures = cd.Ragged()
         self._sigs = np.zeros((0, num_perm), dtype=np.uint32)
         self._sketch = np.zeros((0, num_perm), dtype=np.uint8)
-        self._table: mh.BandTable | None = None
+        self._table: cd.BandTable | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -85,9 +86,9 @@ class DedupIndex:
             results += self._add_block(records[lo : lo + _BLOCK])
         return results
 
-    def _band_table(self) -> mh.BandTable:
+    def _band_table(self) -> cd.BandTable:
         if self._table is None:
-            self._table = mh.BandTable()
+            self._table = cd.BandTable()
             if len(self):
                 self._table.add(mh.band_keys(self.sigs, self.params.bands), np.arange(len(self)))
         return self._table
@@ -106,18 +107,18 @@ class DedupIndex:
         q = active[q]
         ok = p.screen(sk, q, k, sizes[q], np.diff(old_off)[k], other=self._sketch)
         q, k = q[ok], k[ok]
-        jac_x, sim_x = p.similar(*mh.pair_overlap(sh.shingles, sh.offsets, q, k, other=(old_sh, old_off)))
-        left, right = mh.colliding_pairs(
+        jac_x, sim_x = p.similar(*cd.pair_overlap(sh.shingles, sh.offsets, q, k, other=(old_sh, old_off)))
+        left, right = cd.colliding_pairs(
             keys[active],
             keep=lambda a, b: p.screen(sk, active[a], active[b], sizes[active[a]], sizes[active[b]]),
             cap=BUCKET_CAP, min_bands=MIN_BANDS)
         left, right = active[left], active[right]
-        jac_w, sim_w = p.similar(*mh.pair_overlap(sh.shingles, sh.offsets, left, right))
+        jac_w, sim_w = p.similar(*cd.pair_overlap(sh.shingles, sh.offsets, left, right))
         q, k, jac_x = q[sim_x], k[sim_x], jac_x[sim_x]
         left, right, jac_w = left[sim_w], right[sim_w], jac_w[sim_w]
         mine = (sh.figures, sh.figure_offsets)
-        gap_x = mh.multiset_gaps(mine, q, (old_fig, old_foff), k)
-        gap_w = mh.multiset_gaps(mine, right, mine, left)
+        gap_x = cd.multiset_gaps(mine, q, (old_fig, old_foff), k)
+        gap_w = cd.multiset_gaps(mine, right, mine, left)
         partners: dict[int, list[tuple[int, float, int]]] = {}
         for j, i, s, g in sorted(zip(q.tolist(), k.tolist(), jac_x.tolist(), gap_x.tolist())):
             partners.setdefault(j, []).append((i, s, g))
@@ -180,8 +181,8 @@ class DedupIndex:
             index = cls(**meta["params"])
             index.ids = list(meta["ids"])
             index.order_keys = [_decode_key(k) for k in meta["order_keys"]]
-            index.shingles = mh.Ragged(z["sh"].copy(), z["sh_off"].copy())
-            index.figures = mh.Ragged(z["fg"].copy(), z["fg_off"].copy())
+            index.shingles = cd.Ragged(z["sh"].copy(), z["sh_off"].copy())
+            index.figures = cd.Ragged(z["fg"].copy(), z["fg_off"].copy())
             index._sigs = z["sigs"].copy()
             index._sketch = mh.sketch(index._sigs)
         return index
@@ -197,7 +198,7 @@ def _exact_copies(keys: np.ndarray, sh: mh.Shingled, empty: np.ndarray) -> np.nd
     cand = np.flatnonzero((alias != np.arange(len(keys))) & ~empty)
     result = np.full(len(keys), -1, dtype=np.int64)
     if len(cand):
-        inter, na, nb = mh.pair_overlap(sh.shingles, sh.offsets, alias[cand], cand)
+        inter, na, nb = cd.pair_overlap(sh.shingles, sh.offsets, alias[cand], cand)
         same = (inter == na) & (inter == nb)
         for j in cand[same].tolist():
             if sh.figure_tuple(int(alias[j])) == sh.figure_tuple(j):

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
+from presswatch import candidates as cd
 from presswatch import minhash as mh
 from presswatch.dedup_rules import BUCKET_CAP, CHUNK, MIN_BANDS, DuplicateMatch, Params, choose_twin, to_match
 
@@ -19,7 +20,7 @@ def iter_matches(lines: Iterable[tuple[str, str]], *, chunk: int = CHUNK, **para
     text): memory grows linearly, ~0.6 kB per kept line. Pairs within one chunk are verified
     exactly; a pair with an earlier chunk is judged on the sketch (estimated Jaccard)."""
     p = Params(**params)  # type: ignore[arg-type]
-    table, figs = mh.BandTable(), mh.Ragged()
+    table, figs = cd.BandTable(), cd.Ragged()
     sketch = np.zeros((1024, p.num_perm), dtype=np.uint16)
     sizes = np.zeros(1024, dtype=np.int64)
     ids: list[str] = []
@@ -63,19 +64,19 @@ def _stream_chunk(batch, p, table, figs, ids, store) -> list[DuplicateMatch]:  #
     jac_x, sim_x = p.similar(inter, size[q], sizes[k])
     mine = (sh.figures, sh.figure_offsets)
     q, k, jac_x = q[sim_x], k[sim_x], jac_x[sim_x]
-    gap_x = mh.multiset_gaps(mine, q, figs.trimmed(), k)
+    gap_x = cd.multiset_gaps(mine, q, figs.trimmed(), k)
     partners: dict[int, list[tuple[int, float, int]]] = {}
     for j, i, s, g in zip(q.tolist(), k.tolist(), jac_x.tolist(), gap_x.tolist()):
         partners.setdefault(j, []).append((i, s, g))
 
     sk, raw = mh.sketch(sig), np.diff(sh.offsets)
-    left, right = mh.colliding_pairs(
+    left, right = cd.colliding_pairs(
         keys[live], keep=lambda a, b: p.screen(sk, live[a], live[b], raw[live[a]], raw[live[b]]),
         cap=BUCKET_CAP, min_bands=MIN_BANDS)
     left, right = live[left], live[right]
-    jac_w, sim_w = p.similar(*mh.pair_overlap(sh.shingles, sh.offsets, left, right))
+    jac_w, sim_w = p.similar(*cd.pair_overlap(sh.shingles, sh.offsets, left, right))
     left, right, jac_w = left[sim_w], right[sim_w], jac_w[sim_w]
-    gap_w = mh.multiset_gaps(mine, right, mine, left)
+    gap_w = cd.multiset_gaps(mine, right, mine, left)
     for i, j, s, g in zip(left.tolist(), right.tolist(), jac_w.tolist(), gap_w.tolist()):
         partners.setdefault(j, []).append((m + i, s, g))
 

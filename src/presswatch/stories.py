@@ -9,6 +9,7 @@ from datetime import date
 
 import numpy as np
 
+from presswatch import candidates as cd
 from presswatch import minhash as mh
 from presswatch.dedup_rules import Params, shingle_all
 
@@ -46,11 +47,11 @@ def group_stories(articles: Sequence[ArticleRecord], *, threshold: float = 0.8, 
     sigs = mh.signatures(sh, p.num_perm)
     sk, raw = mh.sketch(sigs), np.diff(sh.offsets)
     nonempty = raw > 0
-    left, right = mh.colliding_pairs(
+    left, right = cd.colliding_pairs(
         mh.band_keys(sigs, p.bands),
         keep=lambda a, b: nonempty[a] & p.plausible(mh.estimate_jaccard(sk, a, b), raw[a], raw[b]),
     )
-    _, similar = p.similar(*mh.pair_overlap(sh.shingles, sh.offsets, left, right))
+    _, similar = p.similar(*cd.pair_overlap(sh.shingles, sh.offsets, left, right))
     root = list(range(len(articles)))
 
     def find(i: int) -> int:
@@ -67,7 +68,7 @@ def group_stories(articles: Sequence[ArticleRecord], *, threshold: float = 0.8, 
         groups.setdefault(find(i), []).append(i)
     heads = np.array([g[0] for g in groups.values() for _ in g[1:]], dtype=np.int64)
     members = np.array([m for g in groups.values() for m in g[1:]], dtype=np.int64)
-    inter, na, nb = mh.pair_overlap(sh.shingles, sh.offsets, heads, members)
+    inter, na, nb = cd.pair_overlap(sh.shingles, sh.offsets, heads, members)
     jac = dict(zip(members.tolist(), (inter / np.maximum(na + nb - inter, 1)).tolist()))
     stories = []
     for head, group in groups.items():

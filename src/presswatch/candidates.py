@@ -1,0 +1,191 @@
+"""Candidate pairs and their exact checks, on the arrays made by ``minhash``: LSH buckets
+(within one block of texts, or against a growing table of indexed rows), exact shingle overlap
+and figure multiset gaps of many pairs at once, and the growable ragged arrays of the index.
+All vectorised; memory per call is bounded by caps and blocks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from presswatch.minhash import U64, sorted_unique
+
+
+def pair_overlap(
+    shingles: np.ndarray, offsets: np.ndarray, left: np.ndarray, right: np.ndarray,
+    other: tuple[np.ndarray, np.ndarray] | None = None, block: int = 1 << 21,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exact |A & B|, |A|, |B| of each (left[p], right[p]) pair, in blocks of about ``block``
+    shingles; ``right`` indexes ``other`` (shingles, offsets) when given. Every row must be
+    distinct and sorted: each side, keyed (pair, shingle), is then one sorted run, so the
+    stable sort of both is a linear merge."""
+    npairs = len(left)
+    sources = ((shingles, offsets), other or (shingles, offsets))
+    work = np.cumsum(offsets[left + 1] - offsets[left])
+    inter = np.zeros(npairs, dtype=np.int64)
+    na, nb = np.zeros(npairs, dtype=np.int64), np.zeros(npairs, dtype=np.int64)
+    lo = 0
+    while lo < npairs:
+        hi = max(int(np.searchsorted(work, (work[lo - 1] if lo else 0) + block, side="right")), lo + 1)
+        inter[lo:hi], na[lo:hi], nb[lo:hi] = _overlap_block(sources, left[lo:hi], right[lo:hi])
+        lo = hi
+    return inter, na, nb
+
+
+def _overlap_block(sources, left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+    npairs = len(left)
+    sides, size = [], []
+    for (shingles, offsets), rows in zip(sources, (left, right)):
+        lengths = offsets[rows + 1] - offsets[rows]
+        pair = np.repeat(np.arange(npairs, dtype=U64) << U64(32), lengths)
+        starts = np.repeat(offsets[rows] - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+        pair |= shingles[starts + np.arange(len(pair))]
+        sides.append(pair)
+        size.append(lengths)
+    both = np.concatenate(sides)
+    both.sort(kind="stable")
+    same = both[1:][both[1:] == both[:-1]]
+    inter = np.bincount((same >> U64(32)).astype(np.int64), minlength=npairs)
+    return inter, size[0], size[1]
+
+
+def multiset_gaps(
+    a: tuple[np.ndarray, np.ndarray], left: np.ndarray, b: tuple[np.ndarray, np.ndarray], right: np.ndarray
+) -> np.ndarray:
+    """For each pair, 0 when one multiset (row ``left[p]`` of ragged ``a``, row ``right[p]``
+    of ``b``) contains the other, else the number of items in one and not the other."""
+    npairs = len(left)
+    sides, size = [], []
+    for (values, offsets), rows in ((a, left), (b, right)):
+        lengths = offsets[rows + 1] - offsets[rows]
+        pair = np.repeat(np.arange(npairs, dtype=U64), lengths)
+        starts = np.repeat(offsets[rows] - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+        keys = np.sort((pair << U64(40)) | (values[starts + np.arange(len(pair))].astype(U64) << U64(8)))
+        first = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
+        occurrence = np.arange(len(keys)) - np.repeat(first, np.diff(np.append(first, len(keys))))
+        sides.append(keys | np.minimum(occurrence, 255).astype(U64))
+        size.append(lengths)
+    both = np.sort(np.concatenate(sides))
+    same = both[1:][both[1:] == both[:-1]]
+    common = np.bincount((same >> U64(40)).astype(np.int64), minlength=npairs)
+    only_a, only_b = size[0] - common, size[1] - common
+    return np.where((only_a == 0) | (only_b == 0), 0, only_a + only_b)
+
+
+def repeated(codes: np.ndarray, times: int) -> np.ndarray:
+    """Sorted distinct values occurring at least ``times`` times in ``codes``."""
+    codes = np.sort(codes)
+    if times <= 1 or len(codes) == 0:
+        return sorted_unique(codes)
+    start = np.flatnonzero(np.concatenate([[True], codes[1:] != codes[:-1]]))
+    count = np.diff(np.append(start, len(codes)))
+    return codes[start[count >= times]]
+
+
+def colliding_pairs(
+    keys: np.ndarray, cap: int = 64, keep: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+    min_bands: int = 1,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (i, j), i < j, of rows sharing at least ``min_bands`` band keys (each row paired
+    with at most ``cap`` lower rows per band, so a huge bucket stays linear), then kept if
+    ``keep(i, j)``. With ``min_bands == 1``, ``keep`` filters each band's pairs as they are
+    found, so memory holds only the pairs that pass."""
+    n, bands = keys.shape
+    found = []
+    for band in range(bands):
+        order = np.argsort(keys[:, band], kind="stable")
+        k = keys[order, band]
+        new_run = np.concatenate([[True], k[1:] != k[:-1]])
+        run_start = np.maximum.accumulate(np.where(new_run, np.arange(n), 0))
+        q = np.minimum(np.arange(n) - run_start, cap)
+        total = int(q.sum())
+        if total == 0:
+            continue
+        later = np.repeat(order, q)
+        first = np.repeat(np.arange(n) - q, q)
+        step = np.arange(total) - np.repeat(np.cumsum(q) - q, q)
+        earlier = order[first + step]
+        if keep is not None and min_bands <= 1:
+            passed = keep(earlier, later)
+            earlier, later = earlier[passed], later[passed]
+        found.append(np.minimum(earlier, later).astype(np.int64) * n + np.maximum(earlier, later))
+    codes = repeated(np.concatenate(found), min_bands) if found else np.zeros(0, dtype=np.int64)
+    left, right = codes // n, codes % n
+    if keep is not None and min_bands > 1:
+        passed = keep(left, right)
+        left, right = left[passed], right[passed]
+    return left, right
+
+
+class Ragged:
+    """A growable ragged array of uint32 rows (amortised doubling, no per-row objects)."""
+
+    def __init__(self, values: np.ndarray | None = None, offsets: np.ndarray | None = None) -> None:
+        self.values = np.zeros(1024, dtype=np.uint32) if values is None else values
+        self.offsets = np.zeros(1, dtype=np.int64) if offsets is None else offsets
+        self.size = int(self.offsets[-1])
+        self.rows = len(self.offsets) - 1
+
+    def extend(self, values: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> None:
+        lengths = offsets[rows + 1] - offsets[rows]
+        take = np.repeat(offsets[rows] - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+        chunk = values[take + np.arange(int(lengths.sum()))]
+        if self.size + len(chunk) > len(self.values):  # amortised doubling; an empty array grows too
+            grown = max(2 * len(self.values), self.size + len(chunk), 1024)
+            self.values = np.concatenate([self.values, np.zeros(grown - len(self.values), dtype=self.values.dtype)])
+        self.values[self.size : self.size + len(chunk)] = chunk
+        self.offsets = np.concatenate([self.offsets, self.size + np.cumsum(lengths)])
+        self.size += len(chunk)
+        self.rows += len(rows)
+
+    def trimmed(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.values[: self.size], self.offsets
+
+    def row(self, i: int) -> np.ndarray:
+        return self.values[self.offsets[i] : self.offsets[i + 1]]
+
+
+class BandTable:
+    """Band keys (uint32) of indexed rows as a few sorted uint64 runs (high 32 bits: key, low: row)."""
+
+    def __init__(self) -> None:
+        self.runs: list[np.ndarray] = []
+
+    def add(self, keys: np.ndarray, rows: np.ndarray) -> None:
+        packed = (keys.astype(U64) << U64(32)) | rows.astype(U64)[:, None]
+        self.runs.append(np.sort(packed.ravel()))
+        while len(self.runs) >= 2 and len(self.runs[-2]) <= 2 * len(self.runs[-1]):
+            last = self.runs.pop()
+            self.runs[-1] = np.sort(np.concatenate([self.runs[-1], last]), kind="stable")
+
+    def query(self, keys: np.ndarray, cap: int = 64, min_bands: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """(query row, indexed row) pairs, distinct, for rows of ``keys`` sharing at least
+        ``min_bands`` band keys; per key and run only the ``cap`` latest indexed rows (a huge
+        bucket stays linear)."""
+        order = np.argsort(keys.ravel())
+        high = keys.ravel().astype(U64) << U64(32)
+        high = high[order]
+        qrow = (order // keys.shape[1]).astype(np.int64)
+        found = []
+        for run in self.runs:
+            lo = np.searchsorted(run, high)
+            hi = np.searchsorted(run, high | U64(0xFFFFFFFF), side="right")
+            lo = np.maximum(lo, hi - cap)
+            count = hi - lo
+            hit = np.flatnonzero(count)
+            if len(hit) == 0:
+                continue
+            c = count[hit]
+            pos = np.repeat(lo[hit] - np.concatenate([[0], np.cumsum(c)[:-1]]), c) + np.arange(int(c.sum()))
+            rows = (run[pos] & U64(0xFFFFFFFF)).astype(np.int64)
+            found.append(np.repeat(qrow[hit], c) * (1 << 32) + rows)
+        if not found:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty
+        codes = repeated(np.concatenate(found), min_bands)
+        return codes >> 32, codes & 0xFFFFFFFF
+
+    @property
+    def nbytes(self) -> int:
+        return sum(r.nbytes for r in self.runs)
