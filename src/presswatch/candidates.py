@@ -161,18 +161,20 @@ class BandTable:
 
     def query(self, keys: np.ndarray, cap: int = 64, min_bands: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """(query row, indexed row) pairs, distinct, for rows of ``keys`` sharing at least
-        ``min_bands`` band keys; per key and run only the ``cap`` latest indexed rows (a huge
-        bucket stays linear)."""
+        ``min_bands`` band keys; per key only the ``cap`` latest indexed rows (a huge bucket
+        stays linear). Runs hold rows in age order, so they are read newest first."""
         order = np.argsort(keys.ravel())
         high = keys.ravel().astype(U64) << U64(32)
         high = high[order]
         qrow = (order // keys.shape[1]).astype(np.int64)
         found = []
-        for run in self.runs:
+        room = np.full(len(high), cap, dtype=np.int64)
+        for run in reversed(self.runs):
             lo = np.searchsorted(run, high)
             hi = np.searchsorted(run, high | U64(0xFFFFFFFF), side="right")
-            lo = np.maximum(lo, hi - cap)
+            lo = np.maximum(lo, hi - room)
             count = hi - lo
+            room -= count
             hit = np.flatnonzero(count)
             if len(hit) == 0:
                 continue

@@ -157,8 +157,9 @@ class DedupIndex:
         if need > len(self._sigs):
             size = max(need, 2 * len(self._sigs))
             sigs = np.zeros((size, self.params.num_perm), dtype=np.uint32)
-            sigs[: len(self)] = self.sigs
-            self._sigs, self._sketch = sigs, mh.sketch(sigs)
+            sketch = np.zeros((size, self.params.num_perm), dtype=np.uint8)
+            sigs[: len(self)], sketch[: len(self)] = self.sigs, self._sketch[: len(self)]
+            self._sigs, self._sketch = sigs, sketch
 
     def to_bytes(self) -> bytes:
         meta = {"format": _FORMAT, "params": _params_dict(self.params),
