@@ -178,6 +178,12 @@ def test_persisted_index_then_add_equals_one_batch():
     assert head + tail == find_duplicates(records)
 
 
+def test_streaming_in_chunks_equals_one_batch_in_input_order():
+    items = _labelled()
+    batch = find_duplicates(ParagraphRecord(it.id, it.text, (k,)) for k, it in enumerate(items))
+    assert list(iter_matches(((it.id, it.text) for it in items), chunk=700)) == batch
+
+
 def test_an_index_saved_with_other_hashing_is_refused():
     blob = DedupIndex().to_bytes()
     with np.load(io.BytesIO(blob)) as z:

@@ -19,15 +19,14 @@ Decisions follow a total order, never arrival order: records are taken by
 it (the index: band keys in sorted runs, shingle sets, figures; plus the earlier rows of its
 block) and becomes a duplicate of the first similar one with compatible figures. So any
 permutation of the same input gives the same answer, and memory grows with the kept records.
-``iter_matches`` streams instead: there "before" means "earlier in the input", and candidates from earlier chunks are verified on MinHash sketches (the texts are
-not kept).
+``iter_matches`` streams: the same engine, lines numbered in input order.
 """
 
 from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 
@@ -36,9 +35,8 @@ import numpy as np
 from presswatch import candidates as cd
 from presswatch import minhash as mh
 from presswatch.dedup_rules import (
-    BUCKET_CAP, MIN_BANDS, DuplicateMatch, ParagraphRecord, Params, choose_twin, shingle_all, sort_key, to_match,
+    BUCKET_CAP, CHUNK, MIN_BANDS, DuplicateMatch, ParagraphRecord, Params, choose_twin, shingle_all, sort_key, to_match,
 )
-from presswatch.dedup_stream import iter_duplicates, iter_matches
 from presswatch.errors import StoreError
 from presswatch.models import Article, Removal, Section
 from presswatch.stories import ArticleRecord, Story, group_stories
@@ -234,6 +232,35 @@ def _decode_key(value: object) -> object:
 def find_duplicates(records: Iterable[ParagraphRecord], **params: object) -> list[DuplicateMatch]:
     """Batch decision over all records, in ``(order_key, id)`` order; input order is irrelevant."""
     return DedupIndex(**params).add(list(records))  # type: ignore[arg-type]
+
+
+def iter_matches(lines: Iterable[tuple[str, str]], *, chunk: int = 4 * CHUNK, **params: object) -> Iterator[DuplicateMatch]:
+    """Stream ``(id, text)`` pairs; yield one match per line, in input order.
+
+    Here "before" means "earlier in the input": lines are numbered and fed to one
+    ``DedupIndex`` ``chunk`` lines at a time, so every pair is verified exactly and the result
+    equals ``find_duplicates`` with the line number as order key. Only kept lines are
+    remembered (shingle hashes, figures, MinHash signature; no text): memory grows linearly,
+    about 1 kB per kept line."""
+    index = DedupIndex(**params)  # type: ignore[arg-type]
+    batch: list[ParagraphRecord] = []
+    for number, (line_id, text) in enumerate(lines):
+        batch.append(ParagraphRecord(line_id, text, (number,)))
+        if len(batch) == chunk:
+            yield from index.add(batch)
+            batch = []
+    if batch:
+        yield from index.add(batch)
+
+
+def iter_duplicates(lines: Iterable[tuple[str, str]], **params: object) -> Iterator[tuple[str, str | None, float | None]]:
+    """``(id, duplicate_of, similarity)`` per input line, in input order (see ``iter_matches``;
+    a figure update is kept, so it reads ``(id, None, None)`` here)."""
+    for match in iter_matches(lines, **params):
+        if match.kind == "duplicate":
+            yield match.id, match.duplicate_of, match.similarity
+        else:
+            yield match.id, None, None
 
 
 def drop_duplicate_paragraphs(article: Article, *, threshold: float = 0.8) -> Article:
