@@ -88,7 +88,7 @@ def test_a_figure_update_is_kept_and_linked_to_the_older_figure(tmp_path: Path) 
         assert marks(store) == [(UPDATE.paragraphs[0].id, "figure_update", FIRST.paragraphs[0].id)]
         item = build_digest(store, Period.parse("2022-W41")).successes[0]
         assert item.paragraph_id == UPDATE.paragraphs[0].id
-        assert item.updates == "chiffres mis à jour : 15 millions d'utilisateurs actifs le 4 octobre 2022"
+        assert item.updates == "précédemment 15 millions d'utilisateurs actifs le 4 octobre 2022"
 
 
 def test_the_same_articles_in_any_order_give_the_same_marks(tmp_path: Path) -> None:

@@ -45,7 +45,7 @@ def article(title: str, outlet: str, url: str) -> DigestArticle:
 def digest(**quality: object) -> Digest:
     success = item(MES_TEXT, MES_URL, heading="Des usages en hausse", programmes=("Mon Espace Santé",),
                    figures=("14 millions de profils", "10 millions"), also_in=("Le Quotidien", "Hospimedia"),
-                   updates="chiffres mis à jour : 13 millions de profils le 20 septembre 2022", score=0.7996)
+                   updates="précédemment 13 millions de profils le 20 septembre 2022", score=0.7996)
     seen = item("La messagerie sécurisée de santé a transmis 18 millions de messages en août.", MES_URL,
                 first_reported=date(2022, 9, 19), score=0.6, cues=())
     todo = item(DMP_TEXT, DMP_URL, label="improvement", score=0.59, cues=("reste", "faute"),

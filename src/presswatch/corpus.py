@@ -67,7 +67,7 @@ def update_corpus(store: Store) -> CorpusReport:
 
 
 def _update_detail(text: str, twin: tuple[str, str] | None) -> str | None:
-    """A short French phrase for a figure update: the earlier figures and their date."""
+    """The phrase a digest shows after "Mise à jour :": the earlier figures and their date."""
     if twin is None:
         return None
     twin_text, twin_day = twin
@@ -75,8 +75,8 @@ def _update_detail(text: str, twin: tuple[str, str] | None) -> str | None:
     older = [f for f in find_figures(twin_text) if f not in mine]
     when = french_date(date.fromisoformat(twin_day))
     if not older:
-        return f"chiffres mis à jour depuis le {when}"
-    return f"chiffres mis à jour : {', '.join(older[:3])} le {when}"
+        return f"chiffres modifiés depuis le {when}"
+    return f"précédemment {', '.join(older[:3])} le {when}"
 
 
 def _count(matches: list[DuplicateMatch], kind: str) -> int:
