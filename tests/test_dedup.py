@@ -104,6 +104,14 @@ def test_a_chain_of_figure_updates_links_each_to_the_closest_earlier_version():
         ("v1", None, "unique"), ("v2", "v1", "figure_update"), ("v3", "v2", "figure_update")]
 
 
+def test_figure_multiset_gaps_count_replaced_figures_only():
+    from presswatch.candidates import multiset_gaps
+
+    rows = (np.array([5, 7, 7, 5, 7, 9, 5], dtype=np.uint32), np.array([0, 3, 5, 7, 7]))
+    left, right = np.array([0, 1, 0, 1, 2]), np.array([1, 2, 2, 1, 3])
+    assert multiset_gaps(rows, left, rows, right).tolist() == [0, 2, 3, 0, 0]
+
+
 def test_sentence_dropped_is_a_duplicate_even_when_it_carried_a_figure():
     shorter = MES.rsplit(". ", 1)[0] + "."
     matches = find_duplicates([ParagraphRecord("full", MES), ParagraphRecord("short", shorter)])
