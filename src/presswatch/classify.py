@@ -23,7 +23,8 @@ import numpy as np
 import sklearn
 
 from presswatch.errors import ModelError
-from presswatch.features import fold, load_cues, prepare, tokenize
+from presswatch.explain import Spans, cue_table, pick_cues
+from presswatch.features import fold, prepare, tokenize
 from presswatch.models import LABELS, Article, Classification, Label
 
 if TYPE_CHECKING:
@@ -35,9 +36,7 @@ MODEL_DIR = Path(__file__).parent / "data" / "model"
 MODEL_PATH = MODEL_DIR / "classifier.bin"
 MAGIC = b"presswatch-model\n"
 FORMAT_VERSION = 1
-MAX_CUES = 5
 _TOKEN = re.compile(r"[\w\u2019\u02bc'`´]+|[%€]")
-_PUNCTUATION = re.compile(r"[«»\"“”„,;:.!?()\[\]…]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +61,9 @@ class SectionLabel:
 class Model:
     pipeline: Pipeline
     header: Mapping[str, Any]
-    cues: tuple[tuple[str, Any], ...]
+    cues: tuple[tuple[str, Any, Any], ...]
     direction: np.ndarray
+    shown: np.ndarray
 
     @property
     def labels(self) -> tuple[Label, ...]:
@@ -125,7 +125,8 @@ def _load(path: Path) -> Model:
         raise ModelError(f"cannot load classifier model {path}: {exc}; run `presswatch train`") from exc
     coef = np.asarray(clf.coef_, dtype=np.float64)
     direction = coef - coef.mean(axis=0, keepdims=True) if coef.shape[0] > 1 else np.vstack([-coef, coef])
-    return Model(pipeline=pipeline, header=header, cues=cues, direction=direction)
+    shown = np.array([kind not in ("skip", "char") for kind, _, _ in cues], dtype=bool)
+    return Model(pipeline=pipeline, header=header, cues=cues, direction=direction, shown=shown)
 
 
 def classify_paragraphs(items: Sequence[ParagraphInput], model: Model | None = None) -> list[Classification]:
@@ -140,13 +141,17 @@ def classify_paragraphs(items: Sequence[ParagraphInput], model: Model | None = N
     labels = model.labels
     rows = np.repeat(best, np.diff(x.indptr))
     weights = x.data * model.direction[rows, x.indices]
+    kept = np.flatnonzero((weights > 0) & model.shown[x.indices])
+    bounds = np.searchsorted(kept, x.indptr)
     out = []
     for i, item in enumerate(items):
         k = int(best[i])
         lo, hi = x.indptr[i], x.indptr[i + 1]
+        mine = kept[bounds[i]:bounds[i + 1]]
         doc = docs[i]
         spans = (doc.tokens, doc.starts, True) if doc.starts is not None else _spans(item.text)
-        cues = _cues(item.text, spans, x.indices[lo:hi], weights[lo:hi], model.cues)
+        cues = pick_cues(item.text, labels[k], spans, (x.indices[mine], weights[mine]),
+                         (x.indices[lo:hi], weights[lo:hi]), model.cues)
         out.append(Classification(paragraph_id=item.id, label=labels[k], score=round(float(proba[i, k]), 4), cues=cues))
     return out
 
@@ -171,28 +176,6 @@ def label_sections(article: Article, classifications: Iterable[Classification]) 
     return tuple(out)
 
 
-def cue_table(names: Sequence[str]) -> tuple[tuple[str, Any], ...]:
-    """For each feature: how to show it as a cue ("words" tokens, "char" gram, "title" text, or "skip")."""
-    stop = load_cues().stopwords
-    table: list[tuple[str, Any]] = []
-    for full in names:
-        block, _, name = full.partition("__")
-        if "<" in name or block not in ("words", "focus", "heading", "chars"):
-            table.append(("skip", None))
-        elif block == "chars":
-            table.append(("char", name) if len(name.strip()) >= 3 else ("skip", None))
-        elif block == "heading":
-            word = name.removeprefix("h:")
-            table.append(("skip", None) if word in stop else ("title", f"titre: {word}"))
-        else:
-            words = tuple(name.removeprefix("f:").removeprefix("neg:").split(" "))
-            table.append(("skip", None) if all(w in stop for w in words) else ("words", words))
-    return tuple(table)
-
-
-Spans = tuple[Sequence[str], Sequence[int], bool]
-
-
 def _spans(text: str) -> Spans:
     """Tokens of a text that folding would shift, each with the start of its word in the original."""
     tokens: list[str] = []
@@ -202,61 +185,6 @@ def _spans(text: str) -> Spans:
             tokens.append(token)
             starts.append(m.start())
     return tokens, starts, False
-
-
-def _end(text: str, start: int) -> int:
-    match = _TOKEN.match(text, start)
-    return match.end() if match else start
-
-
-def _surface(words: Sequence[str], spans: Spans, text: str) -> str | None:
-    tokens, starts, aligned = spans
-    n, i = len(words), -1
-    while True:
-        try:
-            i = tokens.index(words[0], i + 1)
-        except ValueError:
-            return None
-        if tuple(tokens[i:i + n]) == tuple(words):
-            last = starts[i + n - 1]
-            return text[starts[i]:last + len(tokens[i + n - 1]) if aligned else _end(text, last)]
-
-
-def _word_with(gram: str, spans: Spans, text: str) -> str | None:
-    core = gram.strip()
-    tokens, starts, aligned = spans
-    for token, start in zip(tokens, starts):
-        if core in token and gram in f" {token} ":
-            return text[start:start + len(token) if aligned else _end(text, start)]
-    return None
-
-
-def _cues(text: str, spans: Spans, indices: np.ndarray, weights: np.ndarray,
-          table: Sequence[tuple[str, Any]]) -> tuple[str, ...]:
-    top = np.argpartition(-weights, min(48, len(weights) - 1))[:48] if len(weights) > 48 else np.arange(len(weights))
-    top = top[np.argsort(-weights[top], kind="stable")]
-    chosen: list[str] = []
-    grams: list[str] = []
-    for j in top:
-        if weights[j] <= 0 or len(chosen) == MAX_CUES:
-            break
-        kind, value = table[indices[j]]
-        if kind == "char":
-            grams.append(value)
-        elif kind != "skip":
-            _add(chosen, value if kind == "title" else _surface(value, spans, text))
-    for gram in grams:
-        if len(chosen) >= 3:
-            break
-        _add(chosen, _word_with(gram, spans, text))
-    return tuple(chosen)
-
-
-def _add(chosen: list[str], cue: str | None) -> None:
-    if cue and len(chosen) < MAX_CUES and not _PUNCTUATION.search(cue):
-        low = cue.casefold()
-        if not any(low in c.casefold() or c.casefold() in low for c in chosen):
-            chosen.append(cue)
 
 
 def train_model(corpus_dir: Path | None = None, out_dir: Path | None = None, *, seed: int = 0) -> ModelCard:

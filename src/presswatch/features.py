@@ -29,8 +29,9 @@ from presswatch.models import normalise_text
 
 CUES_PATH = Path(__file__).parent / "data" / "cues.toml"
 NUMBER = "<n>"
-_TOKEN = re.compile(r"\w+'|\w+|[%€]")
-_TOKEN_OR_STOP = re.compile(r"\w+'|\w+|[%€]|[.!?]+|,")
+_WHOLE = r"(?:aujourd'hui|quelqu'une?s?|presqu'île|prud'hom)\w*|"
+_TOKEN = re.compile(_WHOLE + r"\w+'?|[%€]")
+_TOKEN_OR_STOP = re.compile(_WHOLE + r"\w+'?|[%€]|[.!?]+|,")
 _DIGIT = re.compile(r"\d")
 _FOLDS = (("\u2019\u2018\u02bc\u00b4`", "'"), ("\u00ab\u00bb\u201c\u201d\u201e", '"'), ("\u2026", "."))
 _LEADS = frozenset({"mais", "et", "or", "car", "même"})

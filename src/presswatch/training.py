@@ -92,11 +92,12 @@ class ModelCard:
             lines += ["", "Per class on dev: " + "; ".join(
                 f"{label} P={v['precision']:.3f} R={v['recall']:.3f} F1={v['f1']:.3f}" for label, v in self.dev["per_class"].items())]
         lines += ["", f"Model file: {self.model_file} ({self.model_bytes / 1e6:.1f} MB).", "", "## Known limits", "",
-                  "- Achievements described in words only (no figure, target, trend or praise verb) tend to be read as"
-                  " context; the training rows teach success mostly through measured results.",
-                  "- In the training corpus, headings that announce successes sit more often over paragraphs about"
-                  " problems (rows written to show that headings do not decide), so the heading block learns that"
-                  " inversion; its weight is kept small but not zero.",
+                  "- Achievements described in words only (no figure, target or trend) are learnt from a few hundred"
+                  " rows of press idioms (a fait ses preuves, a trouvé sa place, franc succès…); a paragraph that lists"
+                  " achievements in administrative wording can still be read as context.",
+                  "- Headings agree with the paragraph's label on most training rows and contradict it on a deliberate"
+                  " minority (case heading_contradicts); the heading block's weight is chosen by cross-validation and"
+                  " stays below the text blocks, but a heading word can tip a borderline paragraph and appear among its cues.",
                   "- Rows are short (a few sentences); a long paragraph that lists successes and ends on a caveat can"
                   " tip towards the caveat.", ""]
         return "\n".join(lines)
