@@ -153,3 +153,25 @@ def test_the_json_digest_lists_each_story_once_with_its_outlets(tmp_path: Path) 
         "story_id": AGENCY.id, "canonical_article_id": AGENCY.id, "title": AGENCY.title,
         "outlets": ["Agence Santé Presse", "e-Santé Hebdo"], "articles": [AGENCY.id, COPY.id],
     }]
+
+
+def test_an_index_of_an_older_format_is_rebuilt_from_the_stored_paragraphs(tmp_path: Path) -> None:
+    import io
+    import json
+
+    import numpy as np
+
+    with open_store(tmp_path / "s.db") as store:
+        save(store, AGENCY)
+        update_corpus(store)
+        with np.load(io.BytesIO(store.dedup_index()), allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        meta = json.loads(arrays["meta"].tobytes().decode("utf-8"))
+        meta["format"] = 1
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        store.save_corpus_state(buf.getvalue(), [], [], [])
+        save(store, COPY)
+        report = update_corpus(store)
+        assert (report.indexed, report.duplicates) == (6, 3)

@@ -10,13 +10,17 @@ Nothing is deleted, and the index, the marks and the stories are written in one 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from presswatch.dedup import ArticleRecord, DedupIndex, DuplicateMatch, ParagraphRecord, group_stories
 from presswatch.digest import french_date
 from presswatch.enrich import find_figures
+from presswatch.errors import StoreError
 from presswatch.store import Store
+
+log = logging.getLogger("presswatch.corpus")
 
 STORY_WINDOW = timedelta(days=14)
 
@@ -35,11 +39,10 @@ class CorpusReport:
 
 def update_corpus(store: Store) -> CorpusReport:
     """Mark corpus-level duplicates and figure updates of the new paragraphs; regroup stories."""
+    index = _saved_index(store)
     rows = store.unindexed_paragraphs()
     if not rows:
         return CorpusReport()
-    blob = store.dedup_index()
-    index = DedupIndex.from_bytes(blob) if blob else DedupIndex()
     records = [ParagraphRecord(r["id"], r["text"], (r["day"], r["article_id"], r["position"])) for r in rows]
     matches = index.add(records)
     texts = {r.id: r.text for r in records}
@@ -64,6 +67,19 @@ def update_corpus(store: Store) -> CorpusReport:
         figure_updates=_count(matches, "figure_update"),
         stories=len(grouped),
     )
+
+
+def _saved_index(store: Store) -> DedupIndex:
+    """The persisted index; one of an older format is dropped so that every paragraph is redone."""
+    blob = store.dedup_index()
+    if blob is None:
+        return DedupIndex()
+    try:
+        return DedupIndex.from_bytes(blob)
+    except StoreError as exc:
+        log.warning("rebuilding the dedup index from every stored paragraph: %s", exc)
+        store.reset_corpus_state()
+        return DedupIndex()
 
 
 def _update_detail(text: str, twin: tuple[str, str] | None) -> str | None:

@@ -488,6 +488,12 @@ class Store:
         rows = self._read("SELECT data FROM dedup_state WHERE name = 'paragraphs'")
         return bytes(rows[0]["data"]) if rows else None
 
+    def reset_corpus_state(self) -> None:
+        """Forget the dedup index and which paragraphs it saw (marks and stories stay)."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM dedup_state")
+            conn.execute("DELETE FROM dedup_seen")
+
     def save_corpus_state(
         self,
         index: bytes,
