@@ -3,7 +3,9 @@
 The model file is ``MAGIC``, one JSON header line (format, scikit-learn version, labels,
 training-data hash, payload checksum) and a zlib-compressed pickle of the scikit-learn
 pipeline; the header is checked before anything is unpickled. ``presswatch train``
-(``presswatch.training``) writes it.
+(``presswatch.training``) writes it, with ``long_rule.json`` beside it: how a paragraph longer
+than ``LongRule.words`` words is decided from windows of consecutive sentences scored by the same
+model (``decide``). Without that file every paragraph is read whole.
 """
 
 from __future__ import annotations
@@ -34,9 +36,29 @@ if TYPE_CHECKING:
 
 MODEL_DIR = Path(__file__).parent / "data" / "model"
 MODEL_PATH = MODEL_DIR / "classifier.bin"
+RULE_NAME = "long_rule.json"
 MAGIC = b"presswatch-model\n"
 FORMAT_VERSION = 1
 _TOKEN = re.compile(r"[\w\u2019\u02bc'`´]+|[%€]")
+_SENTENCE_END = re.compile(r"(?<![\s(][A-Z])[.!?\u2026]+[\s\u00a0]*[»\u201d\"]?\s+(?=[«\u201c\"(\[]?\s?[A-ZÀ-ÖØ-Þ0-9])")
+LONG_WORDS = 70
+
+
+@dataclass(frozen=True, slots=True)
+class LongRule:
+    """How a long paragraph is decided: windows of each of ``sizes`` consecutive sentences, one
+    every ``step`` sentences (and the
+    whole paragraph if ``whole``) are scored; if no window gives success or improvement a
+    probability of at least ``threshold`` the paragraph is context, otherwise success needs more
+    than ``lean`` times the length-weighted improvement probability over those windows (ties
+    and near-ties go to improvement, as in the annotation guidelines)."""
+
+    sizes: tuple[int, ...] = (2,)
+    threshold: float = 0.5
+    whole: bool = True
+    lean: float = 1.0
+    words: int = LONG_WORDS
+    step: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +86,7 @@ class Model:
     cues: tuple[tuple[str, Any, Any], ...]
     direction: np.ndarray
     shown: np.ndarray
+    rule: LongRule | None = None
 
     @property
     def labels(self) -> tuple[Label, ...]:
@@ -126,33 +149,109 @@ def _load(path: Path) -> Model:
     coef = np.asarray(clf.coef_, dtype=np.float64)
     direction = coef - coef.mean(axis=0, keepdims=True) if coef.shape[0] > 1 else np.vstack([-coef, coef])
     shown = np.array([kind not in ("skip", "char") for kind, _, _ in cues], dtype=bool)
-    return Model(pipeline=pipeline, header=header, cues=cues, direction=direction, shown=shown)
+    return Model(pipeline=pipeline, header=header, cues=cues, direction=direction, shown=shown, rule=read_rule(path))
+
+
+def read_rule(path: Path) -> LongRule | None:
+    try:
+        data = json.loads(path.with_name(RULE_NAME).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"cannot read {path.with_name(RULE_NAME)}: {exc}; run `presswatch train`") from exc
+    try:
+        return LongRule(tuple(int(n) for n in data["sizes"]), float(data["threshold"]), bool(data["whole"]), float(data["lean"]), int(data["words"]), int(data["step"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"{path.with_name(RULE_NAME)} is not a long-paragraph rule ({exc})") from exc
+
+
+def windows(text: str, sizes: Sequence[int], step: int = 1) -> list[tuple[int, int]]:
+    """Character spans of runs of n consecutive sentences for each n in ``sizes`` (a run never
+    longer than the text), starting every ``step`` sentences (at most n) and always including
+    the last run; ``[]`` when the text is a single sentence."""
+    cuts = [0, *(m.end() for m in _SENTENCE_END.finditer(text)), len(text)]
+    if len(cuts) <= 2:
+        return []
+    bounds = [(cuts[i], cuts[i + 1]) for i in range(len(cuts) - 1)]
+    found: dict[tuple[int, int], None] = {}
+    for n in sizes:
+        k = min(n, len(bounds))
+        starts = [*range(0, len(bounds) - k + 1, min(step, k)), len(bounds) - k]
+        found.update(((bounds[i][0], bounds[i + k - 1][1]), None) for i in starts)
+    return list(found)
+
+
+def decide(parts: np.ndarray, lengths: np.ndarray, rule: LongRule, labels: Sequence[str],
+           whole: np.ndarray | None = None) -> tuple[int, float, int]:
+    """(label index, score, deciding row: a window index, or ``len(parts)`` for ``whole``)."""
+    s, i, c = (labels.index(name) for name in ("success", "improvement", "context"))
+    probs = np.vstack([parts, whole[None, :]]) if rule.whole and whole is not None else parts
+    weights = np.append(lengths, lengths.sum()) if len(probs) > len(parts) else lengths
+    evaluative = probs[:, [s, i]].max(axis=1)
+    strong = evaluative >= rule.threshold
+    if not strong.any():
+        return c, float(1.0 - evaluative.max()), int(np.argmax(probs[:, c]))
+    mass = weights[strong] @ probs[strong][:, [s, i]]
+    k = s if mass[0] > rule.lean * mass[1] else i
+    rows = np.flatnonzero(strong)
+    return k, float(probs[rows, k].max()), int(rows[np.argmax(probs[rows, k])])
 
 
 def classify_paragraphs(items: Sequence[ParagraphInput], model: Model | None = None) -> list[Classification]:
-    """One ``Classification`` per item, in input order; all items go through one transform."""
+    """One ``Classification`` per item, in input order; all items, or for a long one its sentence
+    windows (and itself if the rule reads it whole too), go through one transform."""
     if not items:
         return []
     model = model or load_model()
-    docs = prepare([(item.text, item.heading) for item in items])
+    rule = model.rule
+    pairs: list[tuple[str, str | None]] = []
+    whole = np.full(len(items), -1)
+    parts: list[tuple[int, int]] = []
+    owner: list[int] = []
+    for n, item in enumerate(items):
+        text = item.text
+        found = windows(text, rule.sizes, rule.step) if (
+            rule is not None and text.count(" ") >= rule.words and len(text.split()) > rule.words) else []
+        if not found or rule.whole:
+            whole[n] = len(pairs)
+            pairs.append((text, item.heading))
+        if found:
+            parts.append((len(pairs), len(pairs) + len(found)))
+            pairs.extend((text[a:b], item.heading) for a, b in found)
+            owner.extend([n] * (len(found) + (whole[n] >= 0)))
+        else:
+            parts.append((0, 0))
+            owner.append(n)
+    docs = prepare(pairs)
     x = model.pipeline.named_steps["features"].transform(docs).tocsr()
     proba = model.pipeline.named_steps["clf"].predict_proba(x)
-    best = proba.argmax(axis=1)
     labels = model.labels
-    rows = np.repeat(best, np.diff(x.indptr))
-    weights = x.data * model.direction[rows, x.indices]
+    top = proba.argmax(axis=1)
+    decided: list[tuple[int, float, int]] = []
+    for n, (lo, hi) in enumerate(parts):
+        if lo == hi:
+            r = int(whole[n])
+            decided.append((int(top[r]), float(proba[r, top[r]]), r))
+            continue
+        lengths = np.array([len(pairs[r][0].split()) for r in range(lo, hi)], dtype=np.float64)
+        k, score, source = decide(proba[lo:hi], lengths, rule, labels, proba[whole[n]] if whole[n] >= 0 else None)
+        decided.append((k, score, lo + source if source < hi - lo else int(whole[n])))
+    best = np.array([k for k, _, _ in decided])[np.array(owner)] if len(owner) > len(items) else np.array(
+        [k for k, _, _ in decided])
+    rows_of = np.repeat(best, np.diff(x.indptr))
+    weights = x.data * model.direction[rows_of, x.indices]
     kept = np.flatnonzero((weights > 0) & model.shown[x.indices])
     bounds = np.searchsorted(kept, x.indptr)
     out = []
-    for i, item in enumerate(items):
-        k = int(best[i])
-        lo, hi = x.indptr[i], x.indptr[i + 1]
-        mine = kept[bounds[i]:bounds[i + 1]]
-        doc = docs[i]
-        spans = (doc.tokens, doc.starts, True) if doc.starts is not None else _spans(item.text)
-        cues = pick_cues(item.text, labels[k], spans, (x.indices[mine], weights[mine]),
+    for n, item in enumerate(items):
+        k, score, r = decided[n]
+        lo, hi = x.indptr[r], x.indptr[r + 1]
+        mine = kept[bounds[r]:bounds[r + 1]]
+        doc, text = docs[r], pairs[r][0]
+        cue_spans = (doc.tokens, doc.starts, True) if doc.starts is not None else _spans(text)
+        cues = pick_cues(text, labels[k], cue_spans, (x.indices[mine], weights[mine]),
                          (x.indices[lo:hi], weights[lo:hi]), model.cues)
-        out.append(Classification(paragraph_id=item.id, label=labels[k], score=round(float(proba[i, k]), 4), cues=cues))
+        out.append(Classification(paragraph_id=item.id, label=labels[k], score=round(score, 4), cues=cues))
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ class Example:
     text: str
     label: Label
     heading: str | None = None
+    programme: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +59,7 @@ def as_example(row: Example | Mapping[str, Any]) -> Example:
         return row
     if row.get("label") not in LABELS or not isinstance(row.get("text"), str):
         raise ValueError(f"not a labelled row: {dict(row)!r:.120}")
-    return Example(row["text"], row["label"], row.get("heading") or None)
+    return Example(row["text"], row["label"], row.get("heading") or None, row.get("programme") or None)
 
 
 def read_corpus(paths: Iterable[Path]) -> list[Example]:
@@ -105,6 +107,44 @@ def evaluate_model(rows: Iterable[Example | Mapping[str, Any]], model: Model | N
     items = [ParagraphInput(str(i), e.text, e.heading) for i, e in enumerate(examples)]
     predicted = [c.label for c in classify_paragraphs(items, model)]
     return evaluate_predictions([e.label for e in examples], predicted)
+
+
+LONG_KINDS = ("success", "improvement", "context", "mixed")
+
+
+def long_paragraphs(rows: Sequence[Example], *, seed: int = 0, per_kind: int = 100) -> list[tuple[Example, str]]:
+    """Press-length paragraphs glued from 3-5 labelled rows, for evaluation only.
+
+    Kinds: ``success``/``improvement`` (one or two rows of that label among context rows of the
+    same programme when there are enough), ``context`` (context rows only) and ``mixed`` (one
+    success and one improvement row among context rows: a balance, so ``improvement`` by the
+    guidelines' tie rule). Seeded; returns (example, kind) pairs, ``per_kind`` of each kind."""
+    rng = random.Random(seed)
+    by_label: dict[str, list[Example]] = {label: [] for label in LABELS}
+    for e in rows:
+        by_label[e.label].append(e)
+    if any(len(v) < 2 for v in by_label.values()) or len(by_label["context"]) < 5:
+        return []
+    context_of: dict[str | None, list[Example]] = {}
+    for e in by_label["context"]:
+        context_of.setdefault(e.programme, []).append(e)
+    out: list[tuple[Example, str]] = []
+    for kind in LONG_KINDS:
+        for _ in range(per_kind):
+            size = rng.randint(3, 5)
+            if kind == "context":
+                points: list[Example] = []
+            elif kind == "mixed":
+                points = [rng.choice(by_label["success"]), rng.choice(by_label["improvement"])]
+            else:
+                points = rng.sample(by_label[kind], rng.randint(1, 2))
+            same = context_of.get(points[0].programme, []) if points else []
+            pool = same if len(same) >= size - len(points) else by_label["context"]
+            parts = points + rng.sample(pool, size - len(points))
+            rng.shuffle(parts)
+            label = "improvement" if kind == "mixed" else kind
+            out.append((Example(" ".join(p.text for p in parts), label, None, parts[0].programme), kind))
+    return out
 
 
 def lexicon_baseline(rows: Iterable[Example | Mapping[str, Any]]) -> list[str]:
