@@ -215,8 +215,7 @@ def _write_classifications(batch: list[Any], model: Any) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     from presswatch.classify import train_model
 
-    card = train_model(args.corpus, args.out)
-    print(card.summary() if hasattr(card, "summary") else card)
+    print(train_model(args.corpus, args.out).to_markdown())
     return 0
 
 
