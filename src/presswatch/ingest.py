@@ -41,8 +41,7 @@ def save_batch(store: Store, batch: BatchResult, *, since: date | None = None) -
         if since is not None and published is not None and published < since:
             counts["skipped_old"] += 1
             continue
-        counts[store.save_article(item.article, item.classifications, item.facts)] += 1
-        store.resolve_failures(item.uri)
+        counts[store.save_article(item.article, item.classifications, item.facts, uri=item.uri)] += 1
         if item.article.language != "fr":
             counts["non_french"] += 1
         elif not item.article.relevant:
