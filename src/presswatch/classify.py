@@ -26,7 +26,7 @@ import sklearn
 
 from presswatch.errors import ModelError
 from presswatch.explain import Spans, cue_table, pick_cues
-from presswatch.features import fold, prepare, tokenize
+from presswatch.features import Pairs, fold, prepare, tokenize, transform_union, union_pairs
 from presswatch.models import LABELS, Article, Classification, Label
 
 if TYPE_CHECKING:
@@ -87,6 +87,7 @@ class Model:
     direction: np.ndarray
     shown: np.ndarray
     rule: LongRule | None = None
+    pairs: Mapping[str, Pairs] | None = None
 
     @property
     def labels(self) -> tuple[Label, ...]:
@@ -144,12 +145,14 @@ def _load(path: Path) -> Model:
         pipeline = pickle.loads(zlib.decompress(payload))
         union, clf = pipeline.named_steps["features"], pipeline.named_steps["clf"]
         cues = cue_table([str(n) for n in union.get_feature_names_out()])
+        pairs = union_pairs(union)
     except Exception as exc:  # noqa: BLE001 - any unpickling failure means an unusable file
         raise ModelError(f"cannot load classifier model {path}: {exc}; run `presswatch train`") from exc
     coef = np.asarray(clf.coef_, dtype=np.float64)
     direction = coef - coef.mean(axis=0, keepdims=True) if coef.shape[0] > 1 else np.vstack([-coef, coef])
     shown = np.array([kind not in ("skip", "char") for kind, _, _ in cues], dtype=bool)
-    return Model(pipeline=pipeline, header=header, cues=cues, direction=direction, shown=shown, rule=read_rule(path))
+    return Model(pipeline=pipeline, header=header, cues=cues, direction=direction, shown=shown, rule=read_rule(path),
+                 pairs=pairs)
 
 
 def read_rule(path: Path) -> LongRule | None:
@@ -223,7 +226,7 @@ def classify_paragraphs(items: Sequence[ParagraphInput], model: Model | None = N
             parts.append((0, 0))
             owner.append(n)
     docs = prepare(pairs)
-    x = model.pipeline.named_steps["features"].transform(docs).tocsr()
+    x = transform_union(model.pipeline.named_steps["features"], docs, model.pairs).tocsr()
     proba = model.pipeline.named_steps["clf"].predict_proba(x)
     labels = model.labels
     top = proba.argmax(axis=1)
@@ -238,19 +241,21 @@ def classify_paragraphs(items: Sequence[ParagraphInput], model: Model | None = N
         decided.append((k, score, lo + source if source < hi - lo else int(whole[n])))
     best = np.array([k for k, _, _ in decided])[np.array(owner)] if len(owner) > len(items) else np.array(
         [k for k, _, _ in decided])
-    rows_of = np.repeat(best, np.diff(x.indptr))
-    weights = x.data * model.direction[rows_of, x.indices]
-    kept = np.flatnonzero((weights > 0) & model.shown[x.indices])
-    bounds = np.searchsorted(kept, x.indptr)
+    shown = np.flatnonzero(model.shown[x.indices])
+    weights = x.data[shown] * model.direction[best[np.searchsorted(x.indptr, shown, side="right") - 1], x.indices[shown]]
+    positive = weights > 0
+    kept, weights = shown[positive], weights[positive]
+    features = x.indices[kept]
+    bounds = np.searchsorted(kept, x.indptr).tolist()
+    indptr = x.indptr.tolist()
     out = []
     for n, item in enumerate(items):
         k, score, r = decided[n]
-        lo, hi = x.indptr[r], x.indptr[r + 1]
-        mine = kept[bounds[r]:bounds[r + 1]]
         doc, text = docs[r], pairs[r][0]
         cue_spans = (doc.tokens, doc.starts, True) if doc.starts is not None else _spans(text)
-        cues = pick_cues(text, labels[k], cue_spans, (x.indices[mine], weights[mine]),
-                         (x.indices[lo:hi], weights[lo:hi]), model.cues)
+        lo, hi = bounds[r], bounds[r + 1]
+        cues = pick_cues(text, labels[k], cue_spans, (features[lo:hi], weights[lo:hi]),
+                         functools.partial(_row_weights, x, model.direction[k], indptr[r], indptr[r + 1]), model.cues)
         out.append(Classification(paragraph_id=item.id, label=labels[k], score=round(score, 4), cues=cues))
     return out
 
@@ -273,6 +278,12 @@ def label_sections(article: Article, classifications: Iterable[Classification]) 
         score = round(sum(scored) / len(scored), 4) if scored else 0.0
         out.append(SectionLabel(section.heading, label, score, tuple(wins), tuple(fixes)))
     return tuple(out)
+
+
+def _row_weights(x: Any, direction: np.ndarray, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+    """Features of one row of ``x`` and their weights along ``direction``."""
+    indices = x.indices[lo:hi]
+    return indices, x.data[lo:hi] * direction[indices]
 
 
 def _spans(text: str) -> Spans:

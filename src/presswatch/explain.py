@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import functools
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,7 @@ _PREPOSITIONS = frozenset({"de", "d'", "à"})
 
 Spans = tuple[Sequence[str], Sequence[int], bool]
 Features = tuple[np.ndarray, np.ndarray]
+Hits = dict[int, tuple[int, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +132,11 @@ def cue_table(names: Sequence[str]) -> tuple[Entry, ...]:
 
 def _find(tokens: Sequence[str], words: Sequence[str]) -> int:
     n, i = len(words), -1
+    if n == 1:
+        try:
+            return tokens.index(words[0])
+        except ValueError:
+            return -1
     while True:
         try:
             i = tokens.index(words[0], i + 1)
@@ -139,15 +146,27 @@ def _find(tokens: Sequence[str], words: Sequence[str]) -> int:
             return i
 
 
-def _widen(tokens: Sequence[str], a: int, b: int, shown: Display) -> tuple[int, int, bool]:
+def _phrase_hits(tokens: Sequence[str], shown: Display) -> Hits:
+    """Per token position, the lengths (longest first) of the evaluative phrases starting there."""
+    phrases = shown.phrases
+    hits: Hits = {}
+    for p in [p for p, t in enumerate(tokens) if t in phrases]:
+        found = tuple(len(phrase) for phrase in phrases[tokens[p]] if tuple(tokens[p:p + len(phrase)]) == phrase)
+        if found:
+            hits[p] = found
+    return hits
+
+
+def _widen(tokens: Sequence[str], a: int, b: int, shown: Display, hits: Hits) -> tuple[int, int, bool]:
     """The span grown to the longest evaluative phrase it overlaps, then to a figure after "de"."""
     best = (a, b)
-    for p in range(max(0, a - shown.longest + 1), b):
-        for phrase in shown.phrases.get(tokens[p], ()):
-            if p + len(phrase) > a and tuple(tokens[p:p + len(phrase)]) == phrase:
-                if len(phrase) > best[1] - best[0] or p < best[0] or p + len(phrase) > best[1]:
-                    best = (min(best[0], p), max(best[1], p + len(phrase)))
-                break
+    if hits:
+        for p in range(max(0, a - shown.longest + 1), b):
+            for size in hits.get(p, ()):
+                if p + size > a:
+                    if size > best[1] - best[0] or p < best[0] or p + size > best[1]:
+                        best = (min(best[0], p), max(best[1], p + size))
+                    break
     a2, b2 = best
     if b2 + 1 < len(tokens) and tokens[b2] in _PREPOSITIONS and tokens[b2 + 1] == NUMBER:
         b2 += 1
@@ -182,13 +201,13 @@ def _word_end(text: str, e: int) -> int:
     return e
 
 
-def _place(kind: str, value: Any, tokens: Sequence[str], shown: Display) -> tuple[int, int, bool] | None:
+def _place(kind: str, value: Any, tokens: Sequence[str], shown: Display, hits: Hits) -> tuple[int, int, bool] | None:
     if kind == "neg":
         i = _find(tokens, (value,))
         if i < 0:
             return None
         opener = next((j for j in range(i - 1, max(-1, i - 8), -1) if tokens[j] in shown.negators), None)
-        a, b, _ = _widen(tokens, i if opener is None else opener, i + 1, shown)
+        a, b, _ = _widen(tokens, i if opener is None else opener, i + 1, shown, hits)
         return a, b, True
     i = _find(tokens, value)
     if i < 0:
@@ -198,7 +217,7 @@ def _place(kind: str, value: Any, tokens: Sequence[str], shown: Display) -> tupl
         a += 1
     while b > a and tokens[b - 1] in shown.stop:
         b -= 1
-    return _widen(tokens, a, b, shown) if a < b else None
+    return _widen(tokens, a, b, shown, hits) if a < b else None
 
 
 def _occurrence(tokens: Sequence[str], phrases: dict[str, tuple[tuple[str, ...], ...]],
@@ -214,7 +233,7 @@ def _occurrence(tokens: Sequence[str], phrases: dict[str, tuple[tuple[str, ...],
     return None
 
 
-def _place_hand(name: str, tokens: Sequence[str], shown: Display) -> tuple[int, int, bool] | None:
+def _place_hand(name: str, tokens: Sequence[str], shown: Display, hits: Hits) -> tuple[int, int, bool] | None:
     if name in ("success_cue", "improvement_cue"):
         found = _occurrence(tokens, shown.sides[name.removesuffix("_cue")], None)
     elif name.startswith("negated_"):
@@ -230,7 +249,7 @@ def _place_hand(name: str, tokens: Sequence[str], shown: Display) -> tuple[int, 
         b += 1
     if not _content(tokens[a:b], shown) and b < len(tokens):
         b += 1
-    return _widen(tokens, a, b, shown)
+    return _widen(tokens, a, b, shown, hits)
 
 
 def _cut(text: str, spans: Spans, a: int, b: int, shown: Display) -> str:
@@ -241,21 +260,21 @@ def _cut(text: str, spans: Spans, a: int, b: int, shown: Display) -> str:
     return text[start:_word_end(text, end)]
 
 
-def pick_cues(text: str, label: str, spans: Spans, words: Features, everything: Features,
+def pick_cues(text: str, label: str, spans: Spans, words: Features, everything: Callable[[], Features],
               table: Sequence[Entry]) -> tuple[str, ...]:
     """2–5 cues (fewer only if the text has none), strongest first, each whole words of ``text``.
 
     ``words`` are the showable non-character features with a positive weight toward ``label``
-    (indices, weights); ``everything`` all of the paragraph's features, read for character
+    (indices, weights); ``everything`` gives all of the paragraph's features, read for character
     n-grams only when the words give fewer than three cues."""
     shown = load_display()
     tokens = spans[0]
-    indices, weights = words
-    top = np.argsort(-weights, kind="stable")[:SCAN]
+    ranked = _strongest(*words)
     found: list[tuple[float, bool, tuple[int, int], str | None]] = []
     seen: set[Any] = set()
     title, strong = False, 0
-    for w, feature in zip(weights[top].tolist(), indices[top].tolist()):
+    hits = _phrase_hits(tokens, shown)
+    for w, feature in ranked:
         if strong > MAX_CUES or len(found) >= ENOUGH:
             break
         kind, value, evaluative = table[feature]
@@ -264,7 +283,7 @@ def pick_cues(text: str, label: str, spans: Spans, words: Features, everything: 
             found.append((w, False, (-1, -1), value))
         elif kind in ("words", "neg", "hand") and (kind, value) not in seen:
             seen.add((kind, value))
-            placed = _place_hand(value, tokens, shown) if kind == "hand" else _place(kind, value, tokens, shown)
+            placed = _place_hand(value, tokens, shown, hits) if kind == "hand" else _place(kind, value, tokens, shown, hits)
             if placed is None or placed[:2] in seen or not _content(tokens[placed[0]:placed[1]], shown):
                 continue
             a, b, widened = placed
@@ -277,7 +296,7 @@ def pick_cues(text: str, label: str, spans: Spans, words: Features, everything: 
             strong += tier
             found.append((w, tier, (a, b), None))
     if len(found) < FILL_TO:
-        for w, gram in _grams(everything, table):
+        for w, gram in _grams(everything(), table):
             i = next((i for i, t in enumerate(tokens) if gram.strip() in t and gram in f" {t} "), -1)
             if i >= 0 and (i, i + 1) not in seen and tokens[i] not in shown.quiet:
                 seen.add((i, i + 1))
@@ -290,6 +309,15 @@ def pick_cues(text: str, label: str, spans: Spans, words: Features, everything: 
             if evaluative is tier and len(chosen) < (MAX_CUES if tier else max(FILL_TO, MIN_CUES)):
                 _add(chosen, w, cue or _cut(text, spans, span[0], span[1], shown), span)
     return tuple(cue for _, cue, _ in sorted(chosen, key=lambda c: -c[0]))
+
+
+def _strongest(indices: np.ndarray, weights: np.ndarray) -> list[tuple[float, int]]:
+    """The ``SCAN`` heaviest (weight, feature) pairs, heaviest first, ties in input order."""
+    if len(weights) > 4 * SCAN:
+        top = np.argsort(-weights, kind="stable")[:SCAN]
+        return list(zip(weights[top].tolist(), indices[top].tolist()))
+    pairs = list(zip(weights.tolist(), indices.tolist()))
+    return sorted(pairs, key=itemgetter(0), reverse=True)[:SCAN]
 
 
 def _grams(features: Features, table: Sequence[Entry]) -> list[tuple[float, str]]:

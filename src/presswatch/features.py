@@ -17,6 +17,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain, repeat
 from pathlib import Path
 from typing import NamedTuple
 
@@ -24,6 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import FeatureUnion
 
 from presswatch.models import normalise_text
 
@@ -44,6 +46,12 @@ HAND_FEATURES = (
     "negation", "pending", "contrast", "concession", "hedge", "intention", "numbers", "units",
     "quotes", "reporting", "success_cue", "improvement_cue", "negated_success", "negated_improvement", "focus_success",
     "focus_improvement",
+)
+
+_SIDES = ("success", "improvement")
+_HAND_SOURCES = tuple(
+    {"hedge": "hedges", "units": "figure_units", "success_cue": "success", "improvement_cue": "improvement"}.get(n, n)
+    for n in HAND_FEATURES
 )
 
 
@@ -171,46 +179,56 @@ def focus_clauses(tokens: Sequence[str], ends: Sequence[int], commas: Sequence[i
 
 def ends_of(tokens: Sequence[str], ends: Sequence[int]) -> tuple[str, ...]:
     """Words of the first sentence (``l:``) and, if there are several, of the last one (``z:``)."""
-    bounds = [0, *(e for e in ends if 0 < e < len(tokens)), len(tokens)]
-    first = tuple("l:" + t for t in tokens[: bounds[1]] if t != NUMBER)
-    last = tuple("z:" + t for t in tokens[bounds[-2]:] if t != NUMBER) if len(bounds) > 2 else ()
-    return first + last
+    n = len(tokens)
+    inner = [e for e in ends if 0 < e < n]
+    first = ["l:" + t for t in tokens[: inner[0] if inner else n] if t != NUMBER]
+    if inner:
+        first += ["z:" + t for t in tokens[inner[-1]:] if t != NUMBER]
+    return tuple(first)
 
 
-def prepare_one(text: str, heading: str | None, cues: Cues) -> Doc:
+def heading_words(heading: str | None) -> tuple[str, ...]:
+    return tuple(["h:" + t for t in tokenize(fold(heading or "")) if t != NUMBER])
+
+
+def prepare_one(text: str, heading: str | None, cues: Cues, titles: dict[str | None, tuple[str, ...]] | None = None) -> Doc:
     folded = fold(text)
     tokens, starts, ends, commas = split_tokens(folded)
     scope = negation_scope(tokens, cues)
     focus, concessions = focus_clauses(tokens, ends, commas, cues)
-    counts: Counter[str] = Counter()
+    counts: dict[str, int] = {}
     in_scope = set(scope)
-    for i, token in enumerate(tokens):
-        for words, group in cues.phrases.get(token, ()):
-            if tuple(tokens[i:i + len(words)]) == words:
-                counts[group] += 1
-                if group in ("success", "improvement") and i in in_scope:
-                    counts["negated_" + group] += 1
+    phrases = cues.phrases
+    for i in [i for i, token in enumerate(tokens) if token in phrases]:
+        for words, group in phrases[tokens[i]]:
+            if len(words) == 1 or tuple(tokens[i:i + len(words)]) == words:
+                counts[group] = counts.get(group, 0) + 1
+                if i in in_scope and group in _SIDES:
+                    counts["negated_" + group] = counts.get("negated_" + group, 0) + 1
                 break
-    for token in focus:
-        for words, group in cues.phrases.get(token, ()):
-            if len(words) == 1 and group in ("success", "improvement"):
-                counts["focus_" + group] += 1
-    counts["negation"] = sum(
+    for token in [t for t in focus if t in phrases]:
+        for words, group in phrases[token]:
+            if len(words) == 1 and group in _SIDES:
+                counts["focus_" + group] = counts.get("focus_" + group, 0) + 1
+    counts["negation"] = 0 if cues.closers.isdisjoint(tokens) else sum(
         1 for i, t in enumerate(tokens) if t in cues.closers and any(x in cues.openers for x in tokens[max(0, i - 5):i])
     )
     counts["concession"] = concessions
     counts["numbers"] = tokens.count(NUMBER)
     counts["quotes"] = folded.count('"') // 2
-    aliases = {"hedges": "hedge", "figure_units": "units", "success": "success_cue", "improvement": "improvement_cue"}
-    for old, new in aliases.items():
-        counts[new] = counts.pop(old, 0)
     scale = max(1.0, len(tokens) / TYPICAL_LENGTH)
-    hand = tuple(math.log1p(counts[name] / scale) for name in HAND_FEATURES)
+    hand = tuple([math.log1p(counts.get(name, 0) / scale) for name in _HAND_SOURCES])
+    if titles is None:
+        title = heading_words(heading)
+    else:
+        title = titles.get(heading)
+        if title is None:
+            title = titles[heading] = heading_words(heading)
     return Doc(
         tokens=tuple(tokens),
-        negated=tuple("neg:" + tokens[i] for i in scope),
-        focus=tuple("f:" + t for t in focus if t != NUMBER),
-        heading=tuple("h:" + t for t in tokenize(fold(heading or "")) if t != NUMBER),
+        negated=tuple(["neg:" + tokens[i] for i in scope]),
+        focus=tuple(["f:" + t for t in focus if t != NUMBER]),
+        heading=title,
         hand=hand,
         lead=ends_of(tokens, ends),
         starts=tuple(starts) if len(folded) == len(text) else None,
@@ -219,12 +237,13 @@ def prepare_one(text: str, heading: str | None, cues: Cues) -> Doc:
 
 def prepare(items: Iterable[tuple[str, str | None]]) -> list[Doc]:
     cues = load_cues()
-    return [prepare_one(text, heading, cues) for text, heading in items]
+    titles: dict[str | None, tuple[str, ...]] = {}
+    return [prepare_one(text, heading, cues, titles) for text, heading in items]
 
 
 def word_grams(doc: Doc) -> list[str]:
     t = doc.tokens
-    return [*t, *(f"{a} {b}" for a, b in zip(t, t[1:])), *doc.negated]
+    return [*t, *map(" ".join, zip(t, t[1:])), *doc.negated]
 
 
 def focus_grams(doc: Doc) -> tuple[str, ...]:
@@ -266,7 +285,7 @@ class FocusBlock(BaseEstimator, TransformerMixin):
         return self
 
     def transform(self, docs: Sequence[Doc]) -> sp.csr_matrix:
-        x = self.vectorizer_.transform(docs).tocsr()
+        x = tfidf_transform(self.vectorizer_, docs).tocsr()
         share = np.array([math.sqrt(len(d.focus) / len(d.tokens)) if d.focus else 1.0 for d in docs])
         x.data *= np.repeat(share, np.diff(x.indptr))
         return x
@@ -328,22 +347,28 @@ class CharGrams(BaseEstimator, TransformerMixin):
 
     def transform(self, docs: Sequence[Doc]) -> sp.csr_matrix:
         known, extra = self.words_, {}
-        indptr, indices, data = [0], [], []
-        for d in docs:
-            for w, c in Counter(d.tokens).items():
-                j = known.get(w)
-                if j is None and w != NUMBER:
-                    j = extra.setdefault(w, len(known) + len(extra))
-                if j is not None:
-                    indices.append(j)
-                    data.append(c)
-            indptr.append(len(indices))
-        counts = sp.csr_matrix((data, indices, indptr), shape=(len(docs), len(known) + len(extra)), dtype=np.float64)
+        flat = list(chain.from_iterable(d.tokens for d in docs))
+        ids = np.fromiter(map(known.get, flat, repeat(-1)), dtype=np.int64, count=len(flat))
+        for k in np.flatnonzero(ids < 0).tolist():
+            if flat[k] != NUMBER:
+                ids[k] = extra.setdefault(flat[k], len(known) + len(extra))
+        width = len(known) + len(extra)
+        rows = np.repeat(np.arange(len(docs), dtype=np.int64), [len(d.tokens) for d in docs])
+        valid = ids >= 0
+        keys, first, tally = np.unique(rows[valid] * width + ids[valid], return_index=True, return_counts=True)
+        order = np.argsort(first, kind="stable")
+        keys, tally = keys[order], tally[order]
+        indptr = np.zeros(len(docs) + 1, dtype=np.int64)
+        if width:
+            np.cumsum(np.bincount(keys // width, minlength=len(docs)), out=indptr[1:])
+            keys = keys % width
+        counts = sp.csr_matrix((tally.astype(np.float64), keys, indptr), shape=(len(docs), width), dtype=np.float64)
         grams = sp.vstack([self.matrix_, self._grams_matrix(list(extra))], format="csr") if extra else self.matrix_
         x = (counts @ grams).tocsr()
-        x.data = np.log1p(x.data) * self.idf_[x.indices]
+        np.log1p(x.data, out=x.data)
+        x.data *= self.idf_[x.indices]
         lengths = np.diff(x.indptr)
-        squares = np.add.reduceat(x.data**2, x.indptr[:-1][lengths > 0]) if x.nnz else np.zeros(0)
+        squares = np.add.reduceat(np.square(x.data), x.indptr[:-1][lengths > 0]) if x.nnz else np.zeros(0)
         norms = np.ones(len(docs))
         norms[lengths > 0] = np.sqrt(squares)
         x.data /= np.repeat(norms, lengths)
@@ -351,6 +376,77 @@ class CharGrams(BaseEstimator, TransformerMixin):
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         return np.array(sorted(self.vocabulary_, key=self.vocabulary_.get), dtype=object)
+
+
+Pairs = dict[tuple[str, str], int]
+
+
+def union_pairs(union: FeatureUnion) -> dict[str, Pairs]:
+    """Per ``word_grams`` block of ``union``: its word-pair columns keyed by (word, word)."""
+    return {
+        name: {tuple(g.split(" ")): j for g, j in block.vocabulary_.items() if g.count(" ") == 1}
+        for name, block in union.transformer_list
+        if type(block) is TfidfVectorizer and block.analyzer is word_grams
+    }
+
+
+def _word_gram_ids(docs: Sequence[Doc], vocabulary: dict[str, int], pairs: Pairs) -> tuple[np.ndarray, np.ndarray]:
+    """Columns of ``word_grams(doc)`` for every doc, pairs looked up without building their text."""
+    tokens = [d.tokens for d in docs]
+    words = np.fromiter(map(len, tokens), dtype=np.int64, count=len(docs))
+    negated = np.fromiter((len(d.negated) for d in docs), dtype=np.int64, count=len(docs))
+    links = np.maximum(words - 1, 0)
+    ids = chain(
+        map(vocabulary.get, chain.from_iterable(tokens), repeat(-1)),
+        map(pairs.get, chain.from_iterable(zip(t, t[1:]) for t in tokens), repeat(-1)),
+        map(vocabulary.get, chain.from_iterable(d.negated for d in docs), repeat(-1)),
+    )
+    total = int(words.sum() + links.sum() + negated.sum())
+    order = np.arange(len(docs), dtype=np.int64)
+    rows = np.concatenate([np.repeat(order, words), np.repeat(order, links), np.repeat(order, negated)])
+    return np.fromiter(ids, dtype=np.int64, count=total), rows
+
+
+def tfidf_transform(vectorizer: TfidfVectorizer, docs: Sequence[Doc], pairs: Pairs | None = None) -> sp.spmatrix:
+    """``vectorizer.transform(docs)`` for a fitted vectorizer whose analyzer reads ``Doc`` records,
+    with the term counts gathered in bulk (same matrix as scikit-learn's count step); ``pairs``
+    (from ``union_pairs``) for a ``word_grams`` vectorizer."""
+    tfidf = getattr(vectorizer, "_tfidf", None)
+    vocabulary = getattr(vectorizer, "vocabulary_", None)
+    if (type(vectorizer) is not TfidfVectorizer or tfidf is None or not vocabulary
+            or not callable(vectorizer.analyzer) or vectorizer.input != "content"):
+        return vectorizer.transform(docs)
+    width = len(vocabulary)
+    if pairs is not None and vectorizer.analyzer is word_grams:
+        ids, rows = _word_gram_ids(docs, vocabulary, pairs)
+    else:
+        grams = list(map(vectorizer.analyzer, docs))
+        sizes = list(map(len, grams))
+        ids = np.fromiter(map(vocabulary.get, chain.from_iterable(grams), repeat(-1)), dtype=np.int64, count=sum(sizes))
+        rows = np.repeat(np.arange(len(docs), dtype=np.int64), sizes)
+    valid = ids >= 0
+    keys, tally = np.unique(rows[valid] * width + ids[valid], return_counts=True)
+    indptr = np.zeros(len(docs) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(keys // width, minlength=len(docs)), out=indptr[1:])
+    x = sp.csr_array((tally.astype(np.intc), keys % width, indptr), shape=(len(docs), width), dtype=vectorizer.dtype)
+    x.sort_indices()
+    if vectorizer.binary:
+        x.data.fill(1)
+    return tfidf.transform(x, copy=False)
+
+
+def transform_union(union: FeatureUnion, docs: Sequence[Doc], pairs: dict[str, Pairs] | None = None) -> sp.csr_matrix:
+    """``union.transform(docs)``: each block (TF-IDF ones through ``tfidf_transform``), weighted, side by side."""
+    weights = union.transformer_weights or {}
+    pairs = pairs or {}
+    blocks = []
+    for name, block in union.transformer_list:
+        if isinstance(block, str):
+            return union.transform(docs)
+        x = tfidf_transform(block, docs, pairs.get(name)) if type(block) is TfidfVectorizer else block.transform(docs)
+        weight = weights.get(name)
+        blocks.append(x if weight is None else x * weight)
+    return sp.hstack(blocks).tocsr()
 
 
 def lexicon_label(doc: Doc) -> str:
