@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 from datetime import date, datetime, timezone
+from pathlib import Path
 
 from prefect import flow, get_run_logger
 from prefect.utilities.annotations import quote
@@ -37,24 +38,26 @@ def ingest(
     with open_store(config.database) as store:
         for spec in specs:
             if spec.kind != "folder":
-                report += _ingest_web(store, spec, config.fetch, since)
+                report += _ingest_web(store, spec, config.fetch, since, config.model_path)
                 continue
             state = read_local_source(spec.location, spec.name, return_state=True)
             if state.is_failed():
                 report += _source_failed(store, spec, "source", state.result(raise_on_failure=False))
                 continue
-            report += _process(store, state.result(), since)[0]
+            report += _process(store, state.result(), since, config.model_path)[0]
         corpus = update_corpus(store)
     logger.info("ingest done: %s; corpus: %s", report.as_dict(), corpus.as_dict())
     return report.as_dict() | {f"corpus_{k}": v for k, v in corpus.as_dict().items()}
 
 
-def _process(store: Store, items: Iterable[RawDocument | Failure], since: date | None) -> tuple[IngestReport, set[str]]:
+def _process(
+    store: Store, items: Iterable[RawDocument | Failure], since: date | None, model: Path | None
+) -> tuple[IngestReport, set[str]]:
     """Process in batches (one task each); the flow saves each article and records failures."""
     logger = get_run_logger()
     report, failed = IngestReport(), set()
     for chunk in batched(items, BATCH_SIZE):
-        batch = process_batch(chunk)
+        batch = process_batch(chunk, str(model) if model else None)
         for failure in batch.failures:
             logger.warning("%s: %s skipped (%s): %s", failure.source, failure.uri, failure.stage, failure.reason)
         report += save_batch(store, batch, since=since)
@@ -62,7 +65,9 @@ def _process(store: Store, items: Iterable[RawDocument | Failure], since: date |
     return report, failed
 
 
-def _ingest_web(store: Store, spec: SourceSpec, settings: FetchSettings, since: date | None) -> IngestReport:
+def _ingest_web(
+    store: Store, spec: SourceSpec, settings: FetchSettings, since: date | None, model: Path | None
+) -> IngestReport:
     """Fetch (network task, retried if transient), process, save; fetch states only after success."""
     logger = get_run_logger()
     retry = retry_uris(store.open_failures(spec.name))
@@ -73,7 +78,7 @@ def _ingest_web(store: Store, spec: SourceSpec, settings: FetchSettings, since: 
     for failure in harvest.failures:
         logger.warning("%s: %s refused (%s): %s", failure.source, failure.uri, failure.stage, failure.reason)
         store.record_failure(failure)
-    report, failed = _process(store, harvest.documents, since)
+    report, failed = _process(store, harvest.documents, since, model)
     for url, fetched in states_to_save(harvest, failed).items():
         store.set_fetch_state(url, etag=fetched.etag, last_modified=fetched.last_modified,
                               content_hash=fetched.content_hash, status=fetched.status, fetched_at=fetched.fetched_at)

@@ -14,6 +14,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.states import State
 
+from presswatch.classify import load_model
 from presswatch.config import FetchSettings, SourceSpec
 from presswatch.digest import build_digest, render_digest
 from presswatch.errors import TransientFetchError
@@ -48,8 +49,8 @@ def fetch_web(
 
 
 @task(name="process-batch", cache_policy=NO_CACHE)
-def process_batch(items: list[RawDocument | Failure]) -> BatchResult:
-    return process_documents(items)
+def process_batch(items: list[RawDocument | Failure], model_path: str | None = None) -> BatchResult:
+    return process_documents(items, load_model(Path(model_path)) if model_path else None)
 
 
 @task(name="build-digest", cache_policy=NO_CACHE)

@@ -175,3 +175,18 @@ def test_serve_builds_one_deployment_per_schedule_in_paris_time():
     crons = [(d.schedules[0].schedule.cron, d.schedules[0].schedule.timezone) for d in deployments]
     assert crons == [("0 7 * * 1", "Europe/Paris"), ("0 7 1 * *", "Europe/Paris")]
     assert [d.parameters["period_kind"] for d in deployments] == ["week", "month"]
+
+
+def test_a_missing_configured_model_stops_the_run_with_a_clear_error(tmp_path, seed_path):
+    from presswatch.errors import ModelError
+    from presswatch_flows.ingest import ingest
+
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    shutil.copy(seed_path, folder / "seed.txt")
+    config = write_config(tmp_path, folder)
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("[presswatch]\n", f'[presswatch]\nmodel = "{tmp_path / "none.bin"}"\n'),
+                      encoding="utf-8")
+    with pytest.raises(ModelError, match="presswatch train"):
+        ingest(config_path=str(config))
