@@ -36,6 +36,7 @@ def ingest(
     specs = (SourceSpec("cli", "folder", path),) if path else select_sources(config, sources)
     report = IngestReport()
     with open_store(config.database) as store:
+        run_id = store.start_run()
         for spec in specs:
             if spec.kind != "folder":
                 report += _ingest_web(store, spec, config.fetch, since, config.model_path)
@@ -46,8 +47,10 @@ def ingest(
                 continue
             report += _process(store, state.result(), since, config.model_path)[0]
         corpus = update_corpus(store)
-    logger.info("ingest done: %s; corpus: %s", report.as_dict(), corpus.as_dict())
-    return report.as_dict() | {f"corpus_{k}": v for k, v in corpus.as_dict().items()}
+        stats = report.as_dict() | {f"corpus_{k}": v for k, v in corpus.as_dict().items()}
+        store.finish_run(run_id, stats)
+    logger.info("ingest done: %s", stats)
+    return stats
 
 
 def _process(

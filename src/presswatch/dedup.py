@@ -44,7 +44,6 @@ from presswatch.stories import ArticleRecord, Story, group_stories
 __all__ = ["ArticleRecord", "DedupIndex", "DuplicateMatch", "ParagraphRecord", "Story", "drop_duplicate_paragraphs",
            "find_duplicates", "group_stories", "iter_duplicates", "iter_matches"]
 
-KINDS = ("unique", "duplicate", "figure_update")
 _BLOCK = 32768
 _FORMAT = 2
 

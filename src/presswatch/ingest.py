@@ -9,7 +9,7 @@ from itertools import islice
 from typing import TypeVar
 
 from presswatch.config import Config, SourceSpec
-from presswatch.pipeline import BatchResult
+from presswatch.pipeline import DIGEST_LANGUAGE, BatchResult
 from presswatch.store import Store
 
 T = TypeVar("T")
@@ -42,7 +42,7 @@ def save_batch(store: Store, batch: BatchResult, *, since: date | None = None) -
             counts["skipped_old"] += 1
             continue
         counts[store.save_article(item.article, item.classifications, item.facts, uri=item.uri)] += 1
-        if item.article.language != "fr":
+        if item.article.language != DIGEST_LANGUAGE:
             counts["non_french"] += 1
         elif not item.article.relevant:
             counts["off_topic"] += 1

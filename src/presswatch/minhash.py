@@ -47,9 +47,6 @@ class Shingled:
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
-    def shingle_set(self, i: int) -> np.ndarray:
-        return self.shingles[self.offsets[i] : self.offsets[i + 1]]
-
     def figure_tuple(self, i: int) -> tuple[int, ...]:
         return tuple(sorted(self.figures[self.figure_offsets[i] : self.figure_offsets[i + 1]].tolist()))
 

@@ -33,10 +33,6 @@ class ProcessedArticle:
     facts: tuple[ParagraphFacts, ...]
     uri: str
 
-    @property
-    def in_digest(self) -> bool:
-        return self.article.language == DIGEST_LANGUAGE and bool(self.article.relevant)
-
 
 @dataclass(frozen=True, slots=True)
 class BatchResult:

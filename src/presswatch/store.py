@@ -56,6 +56,14 @@ def _migrations() -> tuple[str, ...]:
 
 
 SCHEMA_VERSION = 2
+_MARK_SQL = (
+    "INSERT OR IGNORE INTO paragraph_marks (paragraph_id, kind, other_id, similarity, at, detail)"
+    " VALUES (?,?,?,?,?,?)"
+)
+_STORY_SQL = (
+    "INSERT INTO stories VALUES (?,?,?) ON CONFLICT(article_id) DO UPDATE SET"
+    " story_id = excluded.story_id, canonical_id = excluded.canonical_id"
+)
 
 
 def open_store(path: Path) -> Store:
@@ -355,11 +363,7 @@ class Store:
 
     def _mark(self, rows: list[tuple[Any, ...]]) -> None:
         with self._write() as conn:
-            conn.executemany(
-                "INSERT OR IGNORE INTO paragraph_marks (paragraph_id, kind, other_id, similarity, at,"
-                " detail) VALUES (?,?,?,?,?,?)",
-                rows,
-            )
+            conn.executemany(_MARK_SQL, rows)
 
     def reported_before(self, day: date, kind: str | None = None) -> dict[str, date]:
         """Paragraphs reported in a digest whose period started before ``day``, with the first day.
@@ -377,11 +381,7 @@ class Store:
 
     def set_story(self, article_id: str, story_id: str, canonical_id: str) -> None:
         with self._write() as conn:
-            conn.execute(
-                "INSERT INTO stories VALUES (?,?,?) ON CONFLICT(article_id) DO UPDATE SET"
-                " story_id=excluded.story_id, canonical_id=excluded.canonical_id",
-                (article_id, story_id, canonical_id),
-            )
+            conn.execute(_STORY_SQL, (article_id, story_id, canonical_id))
 
     def counts(self) -> dict[str, int]:
         """Row count of every table, plus the number of open failures."""
@@ -511,16 +511,8 @@ class Store:
                 (index, stamp),
             )
             conn.executemany("INSERT OR IGNORE INTO dedup_seen VALUES (?)", [(pid,) for pid in seen])
-            conn.executemany(
-                "INSERT OR IGNORE INTO paragraph_marks (paragraph_id, kind, other_id, similarity, at, detail)"
-                " VALUES (?,?,?,?,?,?)",
-                [(pid, kind, other, sim, stamp, detail) for pid, kind, other, sim, detail in marks],
-            )
-            conn.executemany(
-                "INSERT INTO stories VALUES (?,?,?) ON CONFLICT(article_id) DO UPDATE SET"
-                " story_id = excluded.story_id, canonical_id = excluded.canonical_id",
-                list(stories),
-            )
+            conn.executemany(_MARK_SQL, [(pid, kind, other, sim, stamp, detail) for pid, kind, other, sim, detail in marks])
+            conn.executemany(_STORY_SQL, list(stories))
 
 def _start(period: Period) -> date:
     return period.start
