@@ -18,10 +18,10 @@ def render_periods(config: Config, periods: list[str], out_dir: str | None = Non
     """Build, render and mark as reported each period's digest (digest and monitor flows)."""
     target = out_dir or str(config.reports_dir)
     paths: list[str] = []
-    for period in periods:
-        built = build_digest_for(str(config.database), period)
-        paths += render(built, target, config.formats)
-        with open_store(config.database) as store:
+    with open_store(config.database) as store:
+        for period in periods:
+            built = build_digest_for(str(config.database), period)
+            paths += render(built, target, config.formats)
             shown = [item.paragraph_id for item in (*built.successes, *built.improvements)]
             store.mark_reported(shown, built.period.key, built.period.start)
     return paths
