@@ -45,7 +45,7 @@ __all__ = ["ArticleRecord", "DedupIndex", "DuplicateMatch", "ParagraphRecord", "
            "find_duplicates", "group_stories", "iter_duplicates", "iter_matches"]
 
 _BLOCK = 32768
-_FORMAT = 2
+_FORMAT = 3
 
 
 class DedupIndex:

@@ -1,22 +1,28 @@
-"""Vectorised shingling and MinHash for near-duplicate detection (used by ``dedup``).
+"""Vectorised shingling and one-permutation MinHash for near-duplicate detection (``dedup``).
 
 Texts of a batch are joined, NFC-normalised, case- and accent-folded, then handled as one
-array of code points: words are runs of letters/digits, each hashed by a polynomial over its
-code points (prefix sums, 32-bit wrap-around, murmur finaliser). Figure words (digits, number
-words, months) are recorded apart and masked by one placeholder; shingles are ``shingle``
+array of code units: words are runs of letters/digits, each hashed by a polynomial over its
+code points (32-bit wrap-around, murmur finaliser). Figure words (digits, number words,
+months) are recorded apart and masked by one placeholder; shingles are ``shingle``
 consecutive masked words, kept distinct and sorted per text. All hashes come from fixed
-constants and blake2b-derived seeds: no Python ``hash()``, so results do not depend on
-PYTHONHASHSEED, the platform or the numpy version.
+constants: no Python ``hash()``, so results do not depend on PYTHONHASHSEED, the platform or
+the numpy version. A batch made only of characters below U+3000 that cannot change under NFC
+(the usual case) is read as UTF-16 and folded by one table look-up; any other batch takes the
+general path (normalise, UTF-32), which gives the same code points.
 
-MinHash uses ``h_i(x) = a_i * x + b_i mod 2**32`` over 32-bit shingle hashes, computed as a
-(num_perm, shingles) matrix and reduced per text with ``np.minimum.reduceat``; candidates are
-filtered on the top byte of each value (8-bit sketches) before the exact check.
+Signatures use one-permutation hashing: each shingle hash, and two odd multiples of it,
+falls into one of ``num_perm`` bins by its top bits and every bin keeps its
+smallest value, so a bin of two texts agrees with probability equal to their Jaccard
+similarity at a cost linear in the shingles. Bins left empty (short texts) borrow the value
+of the first non-empty bin along a fixed pseudo-random probe order of their own (optimal
+densification, Shrivastava 2017), which keeps that probability. Values carry their bin in
+the top bits, so a borrowed value never equals a native one of another bin. Candidates are
+filtered on the low byte of each value (8-bit sketches) before the exact check.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import tomllib
 import unicodedata
 from collections.abc import Sequence
@@ -28,10 +34,12 @@ import numpy as np
 U64 = np.uint64
 U32 = np.uint32
 _BASE = 0x9E3779B1
-_TABLE_SIZE = 0x3000
 _BASE_INV = pow(_BASE, -1, 2**32)
+_LIMIT = 0x3000
+_FLAG = 0xFFFF
 _MAX = np.uint32(0xFFFFFFFF)
 _PLACEHOLDER = U32(0x5DEECE66)
+_ROUND_FACTORS = (1, 0x2545F491, 0x5BD1E995)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,15 +86,28 @@ def mix64(x: np.ndarray) -> np.ndarray:
 
 
 @functools.cache
-def _fold_table() -> np.ndarray:
-    """Code point -> lower-case, accent-free code point; 0 for separators."""
-    fold = np.zeros(_TABLE_SIZE, dtype=np.uint32)
-    for c in range(1, _TABLE_SIZE):
+def _fold_tables() -> tuple[np.ndarray, np.ndarray]:
+    """``full``: code point (below U+3000) -> lower-case, accent-free code point, 0 for
+    separators. ``fast``: the same for every UTF-16 code unit, but ``_FLAG`` for the units
+    that send a batch to the general path: surrogates, code points from U+3000, and those
+    that NFC may change or compose with what precedes them (non-NFC characters, combining
+    marks, second parts of canonical decompositions, Hangul vowels and final consonants)."""
+    full = np.zeros(_LIMIT, dtype=np.uint32)
+    suspect = set(range(0x1161, 0x1176)) | set(range(0x11A8, 0x11C3))
+    for c in range(1, _LIMIT):
         ch = chr(c)
         if ch.isalnum():
             base = unicodedata.normalize("NFD", ch)[0]
-            fold[c] = ord(base.lower()[0]) if base.isalnum() else ord(ch.lower()[0])
-    return fold
+            full[c] = ord(base.lower()[0]) if base.isalnum() else ord(ch.lower()[0])
+        if unicodedata.combining(ch) or not unicodedata.is_normalized("NFC", ch):
+            suspect.add(c)
+        parts = unicodedata.decomposition(ch).split()
+        if parts and not parts[0].startswith("<"):
+            suspect.update(int(x, 16) for x in parts[1:])
+    fast = np.full(1 << 16, _FLAG, dtype=np.uint16)
+    fast[:_LIMIT] = full
+    fast[[c for c in suspect if c < _LIMIT]] = _FLAG
+    return full, fast
 
 
 @functools.cache
@@ -109,26 +130,47 @@ def _word_hashes(words: Sequence[str]) -> np.ndarray:
 
 
 @functools.cache
-def permutations(num_perm: int) -> tuple[np.ndarray, np.ndarray]:
-    """Fixed (a, b) coefficients of the ``num_perm`` hash functions, a odd."""
-    raw = [hashlib.blake2b(f"presswatch-minhash-{i}".encode(), digest_size=8).digest() for i in range(num_perm)]
-    values = np.frombuffer(b"".join(raw), dtype="<u4").reshape(num_perm, 2)
-    return (values[:, 0] | np.uint32(1)).copy(), values[:, 1].copy()
+def _probes(num_perm: int) -> np.ndarray:
+    """Row ``t``: the ``t``-th bin probed by each empty bin (a fixed permutation per bin)."""
+    cell = np.arange(num_perm * num_perm, dtype=U32).reshape(num_perm, num_perm)
+    return np.ascontiguousarray(np.argsort(fmix32(cell ^ U32(0x9E3779B9)), axis=1).T).astype(np.int64)
 
 
 def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """B**i and B**-i mod 2**32 for i <= n."""
-    return _powers_upto(max(16, (n + 1).bit_length()))
+    """B**i and B**-i mod 2**32 for i < n (at least)."""
+    return _powers_upto(max(16, (n - 1).bit_length()))
 
 
 @functools.cache
 def _powers_upto(bits: int) -> tuple[np.ndarray, np.ndarray]:
     out = []
     for base in (_BASE, _BASE_INV):
-        steps = np.full(1 << bits, base, dtype=U32)
-        steps[0] = 1
-        out.append(np.cumprod(steps, dtype=U32))
+        pw = np.empty(1 << bits, dtype=U32)
+        pw[0], size, step = 1, 1, base
+        while size < len(pw):
+            np.multiply(pw[:size], U32(step), out=pw[size : 2 * size])
+            size, step = 2 * size, step * step % 2**32
+        out.append(pw)
     return out[0], out[1]
+
+
+def _code_units(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Folded code units of the texts joined by NUL, and the position of each text's end."""
+    n = len(texts)
+    big = "\x00".join(texts)
+    if big.count("\x00") != max(n - 1, 0):
+        big = "\x00".join(t.replace("\x00", " ") for t in texts)
+    full, fast = _fold_tables()
+    chars = np.take(fast, np.frombuffer(big.encode("utf-16-le", "surrogatepass"), dtype=np.uint16))
+    if chars.max(initial=0) != _FLAG:
+        return chars, np.cumsum(np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=n)) - 1
+    if not unicodedata.is_normalized("NFC", big):
+        big = unicodedata.normalize("NFC", big)
+    cps = np.frombuffer(big.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    chars = np.take(full, np.minimum(cps, _LIMIT - 1))
+    wide = np.flatnonzero(cps >= _LIMIT)
+    chars[wide] = cps[wide]
+    return chars, np.flatnonzero(cps == 0)
 
 
 def shingle_texts(texts: Sequence[str], shingle: int = 3) -> Shingled:
@@ -139,29 +181,16 @@ def shingle_texts(texts: Sequence[str], shingle: int = 3) -> Shingled:
     single one, so a changed figure leaves the shingle set intact and the figure multisets
     alone tell a duplicate from a figure update."""
     n = len(texts)
-    big = "\x00".join(texts)
-    if big.count("\x00") != max(n - 1, 0):
-        big = "\x00".join(t.replace("\x00", " ") for t in texts)
-    if unicodedata.is_normalized("NFC", big):
-        bounds = np.cumsum(np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=n)) - 1
-    else:
-        big = unicodedata.normalize("NFC", big)
-        bounds = None
-    cps = np.frombuffer(big.encode("utf-32-le", "replace"), dtype=np.uint32)
-    if bounds is None:
-        bounds = np.flatnonzero(cps == 0)
-    chars = np.take(_fold_table(), cps, mode="clip")
-    if len(cps) and cps.max() >= _TABLE_SIZE - 1:
-        wide = np.flatnonzero(cps >= _TABLE_SIZE - 1)
-        chars[wide] = cps[wide]
-    inside = np.zeros(len(chars) + 2, dtype=np.int8)
-    np.not_equal(chars, 0, out=inside[1:-1].view(bool))
-    edges = np.flatnonzero(np.diff(inside))
-    starts, ends = edges[0::2], edges[1::2]
+    chars, bounds = _code_units(texts)
+    inside = np.zeros(len(chars) + 2, dtype=bool)
+    np.not_equal(chars, 0, out=inside[1:-1])
+    edges = np.flatnonzero(inside[1:] != inside[:-1])
+    starts = edges[0::2]
     pw, ipw = _powers(len(chars))
-    prefix = np.zeros(len(chars) + 1, dtype=U32)
-    np.cumsum(chars * pw[: len(chars)], dtype=U32, out=prefix[1:])
-    tokens = fmix32((prefix[ends] - prefix[starts]) * ipw[starts])
+    if len(starts):
+        tokens = fmix32(np.add.reduceat(chars * pw[: len(chars)], starts, dtype=U32) * ipw[starts])
+    else:
+        tokens = np.zeros(0, dtype=U32)
     per_text = np.diff(np.searchsorted(starts, bounds), prepend=0, append=len(starts))[: n]
     para = np.repeat(np.arange(n), per_text)
 
@@ -214,26 +243,43 @@ def _shingles(tokens: np.ndarray, para: np.ndarray, counts: np.ndarray, k: int) 
     return np.concatenate(parts) if parts else np.zeros(0, dtype=U64)
 
 
-def signatures(sh: Shingled, num_perm: int = 128, block: int = 4096) -> np.ndarray:
-    """MinHash signatures, shape (n, num_perm) uint32; a text without shingles gets all 2**32-1."""
-    a, b = permutations(num_perm)
-    n = len(sh)
-    out = np.full((num_perm, n), _MAX, dtype=np.uint32)
-    lengths = np.diff(sh.offsets)
-    nonempty = np.flatnonzero(lengths > 0)
-    ends = sh.offsets[nonempty + 1]
-    start = 0
-    while start < len(nonempty):
-        lo = sh.offsets[nonempty[start]]
-        stop = int(np.searchsorted(ends, lo + block, side="right"))
-        stop = max(stop, start + 1)
-        rows = nonempty[start:stop]
-        seg = sh.shingles[lo : sh.offsets[rows[-1] + 1]]
-        hashed = a[:, None] * seg[None, :]
-        hashed += b[:, None]
-        out[:, rows] = np.minimum.reduceat(hashed, sh.offsets[rows] - lo, axis=1)
-        start = stop
-    return np.ascontiguousarray(out.T)
+def signatures(sh: Shingled, num_perm: int = 128) -> np.ndarray:
+    """One-permutation MinHash signatures, shape (n, num_perm) uint32, densified; a text
+    without shingles gets all 2**32-1."""
+    n, lengths = len(sh), np.diff(sh.offsets)
+    sig = np.full((n, num_perm), _MAX, dtype=U32)
+    rowbase = np.repeat(np.arange(0, n * num_perm, num_perm, dtype=np.int64), lengths)
+    for factor in _ROUND_FACTORS:
+        g = sh.shingles * U32(factor) if factor != 1 else sh.shingles
+        if num_perm & (num_perm - 1) == 0:
+            bins = g >> U32(33 - num_perm.bit_length())
+        else:
+            bins = (g.astype(U64) * U64(num_perm)) >> U64(32)
+        np.minimum.at(sig.reshape(-1), rowbase + bins, g)
+    return _densify(sig, lengths > 0)
+
+
+def _densify(raw: np.ndarray, nonempty: np.ndarray) -> np.ndarray:
+    """Each empty bin of a non-empty row filled from the first non-empty bin along its probe
+    order: one dense round over all bins (bitwise select), then the few left one by one."""
+    n, k = raw.shape
+    probes = _probes(k)
+    keep = np.negative((raw != _MAX).astype(U32))
+    sig = np.take(raw, probes[0], axis=1)
+    sig |= keep
+    sig &= raw
+    pending = np.flatnonzero(sig == _MAX)
+    pending = pending[nonempty[pending // k]]
+    flat, raw_flat = sig.reshape(-1), raw.reshape(-1)
+    for t in range(1, k):
+        if len(pending) == 0:
+            break
+        j = pending % k
+        value = raw_flat[pending - j + probes[t][j]]
+        hit = value != _MAX
+        flat[pending[hit]] = value[hit]
+        pending = pending[~hit]
+    return sig
 
 
 def band_keys(sig: np.ndarray, bands: int) -> np.ndarray:
@@ -242,17 +288,20 @@ def band_keys(sig: np.ndarray, bands: int) -> np.ndarray:
     rows = num_perm // bands
     view = sig[:, : rows * bands].reshape(n, bands, rows)
     key = np.broadcast_to(np.arange(bands, dtype=U64) * U64(0xD6E8FEB86659FD93), (n, bands))
-    for r in range(0, rows, 2):
-        word = view[:, :, r].astype(U64) << U64(32)
-        if r + 1 < rows:
-            word |= view[:, :, r + 1]
-        key = mix64(key ^ word)
-    return (key >> U64(32)).astype(U32)
+    if rows % 2 == 0:
+        words = np.ascontiguousarray(view).view(U64)
+        for r in range(rows // 2):
+            key = key * U64(0x9E3779B97F4A7C15) + words[:, :, r]
+        return (mix64(key) >> U64(32)).astype(U32)
+    for r in range(rows):
+        key = key * U64(0x9E3779B97F4A7C15) + view[:, :, r]
+    return (mix64(key) >> U64(32)).astype(U32)
 
 
 def sketch(sig: np.ndarray) -> np.ndarray:
-    """The top byte of every MinHash value (a b-bit sketch, 4x less memory to compare)."""
-    return (sig >> np.uint32(24)).astype(np.uint8)
+    """The low byte of every MinHash value (a b-bit sketch, 4x less memory to compare; the
+    top bits hold the bin)."""
+    return sig.astype(np.uint8)
 
 
 def estimate_jaccard(sk: np.ndarray, left: np.ndarray, right: np.ndarray, block: int = 32768,
