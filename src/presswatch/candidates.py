@@ -88,29 +88,30 @@ def colliding_pairs(
     min_bands: int = 1,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Distinct (i, j), i < j, of rows sharing at least ``min_bands`` band keys (each row paired
-    with at most ``cap`` lower rows per band, so a huge bucket stays linear), then kept if
-    ``keep(i, j)``. With ``min_bands == 1``, ``keep`` filters each band's pairs as they are
-    found, so memory holds only the pairs that pass."""
+    with at most ``cap`` lower rows per key, so a huge bucket stays linear), then kept if
+    ``keep(i, j)``. Band numbers are mixed into the keys, so one sort of all (key, row) finds
+    the buckets of every band at once."""
     n, bands = keys.shape
-    found = []
-    for band in range(bands):
-        order = np.argsort(keys[:, band], kind="stable")
-        k = keys[order, band]
-        new_run = np.concatenate([[True], k[1:] != k[:-1]])
-        run_start = np.maximum.accumulate(np.where(new_run, np.arange(n), 0))
-        q = np.minimum(np.arange(n) - run_start, cap)
-        total = int(q.sum())
-        if total == 0:
-            continue
-        later = np.repeat(order, q)
-        first = np.repeat(np.arange(n) - q, q)
-        step = np.arange(total) - np.repeat(np.cumsum(q) - q, q)
-        earlier = order[first + step]
-        if keep is not None and min_bands <= 1:
-            passed = keep(earlier, later)
-            earlier, later = earlier[passed], later[passed]
-        found.append(np.minimum(earlier, later).astype(np.int64) * n + np.maximum(earlier, later))
-    codes = repeated(np.concatenate(found), min_bands) if found else np.zeros(0, dtype=np.int64)
+    packed = (keys.astype(U64) << U64(32)) | np.arange(n, dtype=U64)[:, None]
+    packed = np.sort(packed.reshape(-1))
+    same = (packed[1:] >> U64(32)) == (packed[:-1] >> U64(32))
+    rows = (packed & U64(0xFFFFFFFF)).astype(np.int64)
+    left_parts, right_parts = [], []
+    run = np.flatnonzero(same)
+    for lag in range(1, cap + 1):
+        if len(run) == 0:
+            break
+        left_parts.append(rows[run + 1 - lag])
+        right_parts.append(rows[run + 1])
+        run = run[run >= lag]
+        run = run[same[run - lag]]
+    if not left_parts:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    codes = np.concatenate(left_parts) * n + np.concatenate(right_parts)
+    if keep is not None and min_bands <= 1:
+        codes = codes[keep(codes // n, codes % n)]
+    codes = repeated(codes, min_bands)
     left, right = codes // n, codes % n
     if keep is not None and min_bands > 1:
         passed = keep(left, right)
@@ -147,41 +148,35 @@ class Ragged:
 
 
 class BandTable:
-    """Band keys (uint32) of indexed rows as a few sorted uint64 runs (high 32 bits: key, low: row)."""
+    """Band keys (uint32) of indexed rows as a few runs, merged by doubling sizes; a run
+    lists its distinct keys sorted (``keys``), the rows of each key (``rows[first[k] :
+    first[k + 1]]``, ascending) and a directory of the keys' top ``bits`` bits (``start[b]``:
+    first key in bucket ``b``; 1 to 2 keys per bucket on average), so a look-up reads the
+    directory and scans a short bucket of distinct keys instead of a binary search."""
 
     def __init__(self) -> None:
-        self.runs: list[np.ndarray] = []
+        self.runs: list[_Run] = []
 
     def add(self, keys: np.ndarray, rows: np.ndarray) -> None:
-        packed = (keys.astype(U64) << U64(32)) | rows.astype(U64)[:, None]
-        self.runs.append(np.sort(packed.ravel()))
-        while len(self.runs) >= 2 and len(self.runs[-2]) <= 2 * len(self.runs[-1]):
-            last = self.runs.pop()
-            self.runs[-1] = np.sort(np.concatenate([self.runs[-1], last]), kind="stable")
+        packed = np.sort(((keys.astype(U64) << U64(32)) | rows.astype(U64)[:, None]).ravel())
+        while self.runs and self.runs[-1].size <= 2 * len(packed):
+            packed = np.sort(np.concatenate([self.runs.pop().packed(), packed]), kind="stable")
+        self.runs.append(_Run(packed))
 
     def query(self, keys: np.ndarray, cap: int = 64, min_bands: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """(query row, indexed row) pairs, distinct, for rows of ``keys`` sharing at least
         ``min_bands`` band keys; per key only the ``cap`` latest indexed rows (a huge bucket
         stays linear). Runs hold rows in age order, so they are read newest first."""
-        order = np.argsort(keys.ravel())
-        high = keys.ravel().astype(U64) << U64(32)
-        high = high[order]
-        qrow = (order // keys.shape[1]).astype(np.int64)
+        needles = np.ascontiguousarray(keys, dtype=np.uint32).reshape(-1)
+        room = np.full(len(needles), cap, dtype=np.int64)
         found = []
-        room = np.full(len(high), cap, dtype=np.int64)
         for run in reversed(self.runs):
-            lo = np.searchsorted(run, high)
-            hi = np.searchsorted(run, high | U64(0xFFFFFFFF), side="right")
-            lo = np.maximum(lo, hi - room)
-            count = hi - lo
-            room -= count
-            hit = np.flatnonzero(count)
-            if len(hit) == 0:
-                continue
-            c = count[hit]
-            pos = np.repeat(lo[hit] - np.concatenate([[0], np.cumsum(c)[:-1]]), c) + np.arange(int(c.sum()))
-            rows = (run[pos] & U64(0xFFFFFFFF)).astype(np.int64)
-            found.append(np.repeat(qrow[hit], c) * (1 << 32) + rows)
+            at, lo, hi = run.find(needles)
+            lo = np.maximum(lo, hi - room[at])
+            c = np.maximum(hi - lo, 0)
+            room[at] -= c
+            rows = run.rows[np.repeat(lo - np.cumsum(c) + c, c) + np.arange(int(c.sum()))]
+            found.append(np.repeat(at // keys.shape[1], c) * (1 << 32) + rows)
         if not found:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty
@@ -190,4 +185,43 @@ class BandTable:
 
     @property
     def nbytes(self) -> int:
-        return sum(r.nbytes for r in self.runs)
+        return sum(r.keys.nbytes + r.first.nbytes + r.rows.nbytes + r.start.nbytes for r in self.runs)
+
+
+class _Run:
+    def __init__(self, packed: np.ndarray) -> None:
+        key = (packed >> U64(32)).astype(np.uint32)
+        new = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]])) if len(key) else np.zeros(0, np.intp)
+        self.keys = key[new]
+        self.first = np.append(new, len(key)).astype(np.int64)
+        self.rows = (packed & U64(0xFFFFFFFF)).astype(np.int64)
+        self.size = len(packed)
+        self.bits = max(len(self.keys).bit_length() - 1, 1)
+        bucket = (self.keys >> np.uint32(32 - self.bits)).astype(np.intp)
+        start = np.full((1 << self.bits) + 1, len(self.keys), dtype=np.int64)
+        head = np.flatnonzero(np.concatenate([[True], bucket[1:] != bucket[:-1]])) if len(bucket) else bucket
+        start[bucket[head]] = head
+        self.start = np.minimum.accumulate(start[::-1])[::-1].copy()
+
+    def packed(self) -> np.ndarray:
+        key = np.repeat(self.keys, np.diff(self.first)).astype(U64)
+        return (key << U64(32)) | self.rows.astype(U64)
+
+    def find(self, needles: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(needle, first row position, end row position) of the needles found."""
+        bucket = (needles >> np.uint32(32 - self.bits)).astype(np.intp)
+        at = np.flatnonzero(self.start[bucket + 1] > self.start[bucket])
+        pos, end = self.start[bucket[at]], self.start[bucket[at] + 1]
+        owners, where = [], []
+        while len(at):
+            hit = np.flatnonzero(self.keys[pos] == needles[at])
+            owners.append(at[hit])
+            where.append(pos[hit])
+            pos += 1
+            more = np.flatnonzero(pos < end)
+            at, pos, end = at[more], pos[more], end[more]
+        if not owners:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, empty
+        at, k = np.concatenate(owners), np.concatenate(where)
+        return at, self.first[k], self.first[k + 1]
