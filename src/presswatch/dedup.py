@@ -24,18 +24,21 @@ permutation of the same input gives the same answer, and memory grows with the k
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, datetime
+from operator import attrgetter
 
 import numpy as np
 
 from presswatch import candidates as cd
 from presswatch import minhash as mh
 from presswatch.dedup_rules import (
-    BUCKET_CAP, CHUNK, MIN_BANDS, DuplicateMatch, ParagraphRecord, Params, choose_twin, shingle_all, sort_key, to_match,
+    BUCKET_CAP, CHUNK, MIN_BANDS, DuplicateMatch, ParagraphRecord, Params, choose_twin, shingle_all,
 )
 from presswatch.errors import StoreError
 from presswatch.models import Article, Removal, Section
@@ -46,6 +49,7 @@ __all__ = ["ArticleRecord", "DedupIndex", "DuplicateMatch", "ParagraphRecord", "
 
 _BLOCK = 32768
 _FORMAT = 3
+_SORT_KEY = attrgetter("order_key", "id")
 
 
 class DedupIndex:
@@ -63,7 +67,7 @@ class DedupIndex:
         self.order_keys: list[tuple] = []
         self.shingles = cd.Ragged()
         self.figures = cd.Ragged()
-        self._sigs = np.zeros((0, num_perm), dtype=np.uint32)
+        self._keys = np.zeros((0, bands), dtype=np.uint32)
         self._sketch = np.zeros((0, num_perm), dtype=np.uint8)
         self._table: cd.BandTable | None = None
 
@@ -71,23 +75,25 @@ class DedupIndex:
         return len(self.ids)
 
     @property
-    def sigs(self) -> np.ndarray:
-        return self._sigs[: len(self.ids)]
+    def keys(self) -> np.ndarray:
+        """Band keys of the indexed rows, shape (len(self), bands)."""
+        return self._keys[: len(self.ids)]
 
     def add(self, records: Sequence[ParagraphRecord]) -> list[DuplicateMatch]:
         """Decide every new record against the index and the new records before it in
         ``(order_key, id)`` order; results come in that order. Kept records join the index."""
-        records = sorted(records, key=sort_key)
+        records = sorted(records, key=_SORT_KEY)
         results: list[DuplicateMatch] = []
-        for lo in range(0, len(records), _BLOCK):
-            results += self._add_block(records[lo : lo + _BLOCK])
+        with _gc_paused():
+            for lo in range(0, len(records), _BLOCK):
+                results += self._add_block(records[lo : lo + _BLOCK])
         return results
 
     def _band_table(self) -> cd.BandTable:
         if self._table is None:
             self._table = cd.BandTable()
             if len(self):
-                self._table.add(mh.band_keys(self.sigs, self.params.bands), np.arange(len(self)))
+                self._table.add(self.keys, np.arange(len(self)))
         return self._table
 
     def _add_block(self, records: Sequence[ParagraphRecord]) -> list[DuplicateMatch]:
@@ -125,38 +131,30 @@ class DedupIndex:
         def name(i: int) -> str:
             return self.ids[i] if i < m else records[i - m].id
 
-        kept = np.ones(len(records), dtype=bool)
-        results: list[DuplicateMatch] = []
-        for j, record in enumerate(records):
-            rep = int(alias[j])
-            if rep >= 0:
-                done = results[rep]
-                kept[j] = False
-                results.append(replace(done, id=record.id) if done.kind == "duplicate"
-                               else DuplicateMatch(record.id, done.id, 1.0, "duplicate"))
-                continue
-            decision = choose_twin(t for t in partners.get(j, ()) if t[0] < m or kept[t[0] - m])
-            kept[j] = decision[0] != "duplicate"
-            results.append(to_match(record.id, decision, name))
+        kept, kind, twin, sim = _decide(alias, m, (q, k, jac_x, gap_x), (right, left, jac_w, gap_w))
+        ids = [r.id for r in records]
+        results = [DuplicateMatch(i, None, None, "unique") for i in ids]
+        for j, t in twin.items():
+            results[j] = DuplicateMatch(ids[j], self.ids[t] if t < m else ids[t - m], sim[j], kind[j])
 
         new_kept = np.flatnonzero(kept & (sizes > 0))
         self._grow(m + len(new_kept))
-        self._sigs[m : m + len(new_kept)] = sigs[new_kept]
+        self._keys[m : m + len(new_kept)] = keys[new_kept]
         self._sketch[m : m + len(new_kept)] = sk[new_kept]
         self._band_table().add(keys[new_kept], np.arange(m, m + len(new_kept)))
-        self.ids += [records[i].id for i in new_kept]
-        self.order_keys += [records[i].order_key for i in new_kept]
+        self.ids += [ids[i] for i in new_kept.tolist()]
+        self.order_keys += [records[i].order_key for i in new_kept.tolist()]
         self.shingles.extend(sh.shingles, sh.offsets, new_kept)
         self.figures.extend(sh.figures, sh.figure_offsets, new_kept)
         return results
 
     def _grow(self, need: int) -> None:
-        if need > len(self._sigs):
-            size = max(need, 2 * len(self._sigs))
-            sigs = np.zeros((size, self.params.num_perm), dtype=np.uint32)
+        if need > len(self._keys):
+            size = max(need, 2 * len(self._keys))
+            keys = np.zeros((size, self.params.bands), dtype=np.uint32)
             sketch = np.zeros((size, self.params.num_perm), dtype=np.uint8)
-            sigs[: len(self)], sketch[: len(self)] = self.sigs, self._sketch[: len(self)]
-            self._sigs, self._sketch = sigs, sketch
+            keys[: len(self)], sketch[: len(self)] = self.keys, self._sketch[: len(self)]
+            self._keys, self._sketch = keys, sketch
 
     def to_bytes(self) -> bytes:
         meta = {"format": _FORMAT, "params": _params_dict(self.params),
@@ -165,7 +163,8 @@ class DedupIndex:
         fg, fg_off = self.figures.trimmed()
         buf = io.BytesIO()
         np.savez_compressed(buf, meta=np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8),
-                            sh=sh, sh_off=sh_off, fg=fg, fg_off=fg_off, sigs=self.sigs)
+                            sh=sh, sh_off=sh_off, fg=fg, fg_off=fg_off, keys=self.keys,
+                            sketch=self._sketch[: len(self)])
         return buf.getvalue()
 
     @classmethod
@@ -181,26 +180,84 @@ class DedupIndex:
             index.order_keys = [_decode_key(k) for k in meta["order_keys"]]
             index.shingles = cd.Ragged(z["sh"].copy(), z["sh_off"].copy())
             index.figures = cd.Ragged(z["fg"].copy(), z["fg_off"].copy())
-            index._sigs = z["sigs"].copy()
-            index._sketch = mh.sketch(index._sigs)
+            index._keys = z["keys"].copy()
+            index._sketch = z["sketch"].copy()
         return index
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while a block is decided: it makes only acyclic
+    objects (matches, lists of numbers), and full collections would otherwise walk every
+    record the caller holds, again and again."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _decide(alias: np.ndarray, m: int, *found: tuple[np.ndarray, ...]
+            ) -> tuple[np.ndarray, list[str], dict[int, int], dict[int, float]]:
+    """Decisions of one block, row by row: ``found`` holds (row, partner, Jaccard, figure gap)
+    arrays, partners numbered as in the index (block rows from ``m``; those of the block
+    count only if kept). Returns kept rows, and kind, twin and similarity of every row that
+    is not unique (a row with no partner and no exact copy before it is unique and kept)."""
+    n = len(alias)
+    rows = np.concatenate([found[0][0], found[1][0]])
+    mates = np.concatenate([found[0][1], found[1][1] + m])
+    order = np.lexsort((mates, rows))
+    rows, mates = rows[order].tolist(), mates[order].tolist()
+    jac = np.concatenate([found[0][2], found[1][2]])[order].tolist()
+    gaps = np.concatenate([found[0][3], found[1][3]])[order].tolist()
+    start = {}
+    for pos, j in enumerate(rows):
+        start.setdefault(j, pos)
+    copies = np.flatnonzero(alias >= 0).tolist()
+    kept = np.ones(n, dtype=bool)
+    kind = ["unique"] * n
+    twin: dict[int, int] = {}
+    sim: dict[int, float] = {}
+    for j in sorted({*start, *copies}):
+        rep = int(alias[j])
+        if rep >= 0:
+            kept[j] = False
+            dup = kind[rep] == "duplicate"
+            twin[j], sim[j], kind[j] = (twin[rep], sim[rep], "duplicate") if dup else (m + rep, 1.0, "duplicate")
+            continue
+        pos, partners = start[j], []
+        while pos < len(rows) and rows[pos] == j:
+            if mates[pos] < m or kept[mates[pos] - m]:
+                partners.append((mates[pos], jac[pos], gaps[pos]))
+            pos += 1
+        decided, i, s = choose_twin(partners)
+        if i >= 0:
+            kind[j], twin[j], sim[j] = decided, i, round(s, 4)
+            kept[j] = decided != "duplicate"
+    return kept, kind, twin, sim
 
 
 def _exact_copies(keys: np.ndarray, sh: mh.Shingled, empty: np.ndarray) -> np.ndarray:
     """For each row, the first earlier row with the same shingle set and figures, or -1."""
-    fp = np.zeros(len(keys), dtype=np.uint64)
-    for band in range(keys.shape[1]):
-        fp = mh.mix64(fp * np.uint64(0x9E3779B97F4A7C15) + keys[:, band])
-    _, first, inverse = np.unique(fp, return_index=True, return_inverse=True)
-    alias = first[inverse]
+    words = np.ascontiguousarray(keys).view(np.uint64)
+    weights = mh.mix64(np.arange(1, words.shape[1] + 1, dtype=np.uint64)) | np.uint64(1)
+    fp = mh.mix64((words * weights).sum(axis=1, dtype=np.uint64))
+    order = np.argsort(fp, kind="stable")
+    fps = fp[order]
+    head = np.concatenate([[True], fps[1:] != fps[:-1]])
+    alias = np.empty(len(keys), dtype=np.int64)
+    alias[order] = order[np.maximum.accumulate(np.where(head, np.arange(len(fps)), 0))]
     cand = np.flatnonzero((alias != np.arange(len(keys))) & ~empty)
     result = np.full(len(keys), -1, dtype=np.int64)
     if len(cand):
         inter, na, nb = cd.pair_overlap(sh.shingles, sh.offsets, alias[cand], cand)
-        same = (inter == na) & (inter == nb)
-        for j in cand[same].tolist():
-            if sh.figure_tuple(int(alias[j])) == sh.figure_tuple(j):
-                result[j] = alias[j]
+        figs = (sh.figures, sh.figure_offsets)
+        sizes = np.diff(sh.figure_offsets)
+        same = ((inter == na) & (inter == nb) & (sizes[alias[cand]] == sizes[cand])
+                & (cd.multiset_gaps(figs, alias[cand], figs, cand) == 0))
+        result[cand[same]] = alias[cand[same]]
     return result
 
 
