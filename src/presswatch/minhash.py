@@ -213,33 +213,31 @@ def shingle_texts(texts: Sequence[str], shingle: int = 3) -> Shingled:
     return Shingled(shingles, offsets.astype(np.int64), figures, fig_offsets.astype(np.int64))
 
 
-def _top32(h: np.ndarray) -> np.ndarray:
-    """A well-mixed 32-bit hash of each uint64 (xor-shift, multiply, top half)."""
-    h ^= h >> U64(29)
-    h *= U64(0xBF58476D1CE4E5B9)
-    return h >> U64(32)
+_SHINGLE_FACTORS = (0x9E3779B1, 0x85EBCA77, 0xC2B2AE3D, 0x27D4EB2F, 0x165667B1, 0xD3A2646C | 1, 0xFD7046C5, 0xB55A4F09)
 
 
 def _shingles(tokens: np.ndarray, para: np.ndarray, counts: np.ndarray, k: int) -> np.ndarray:
     """(text << 32 | shingle hash) of every run of ``k`` words inside one text; a text of
-    fewer than ``k`` words gets one shingle of all its words."""
-    words = tokens.astype(U64)
-    m = len(words) - k + 1
+    fewer than ``k`` words gets one shingle of all its words. The hash of words w_j is
+    fmix32(sum of w_j * c_j), c_j fixed odd constants."""
+    if k > len(_SHINGLE_FACTORS):
+        raise ValueError(f"shingles of at most {len(_SHINGLE_FACTORS)} words")
+    m = len(tokens) - k + 1
     parts = []
     if m > 0:
-        h = words[:m].copy()
+        h = tokens[:m] * U32(_SHINGLE_FACTORS[0])
         for j in range(1, k):
-            h = h * U64(0x9E3779B97F4A7C15) + words[j : j + m]
-        valid = para[:m] == para[k - 1 :]
-        parts.append((para[:m][valid].astype(U64) << U64(32)) | _top32(h[valid]))
+            h += tokens[j : j + m] * U32(_SHINGLE_FACTORS[j])
+        valid = np.flatnonzero(para[:m] == para[k - 1 :])
+        parts.append((para[valid].astype(U64) << U64(32)) | fmix32(h[valid]))
     short = np.flatnonzero((counts > 0) & (counts < k))
     if len(short):
-        first = np.concatenate([[0], np.cumsum(counts)])[short]
-        h = words[first].copy()
+        first = (np.cumsum(counts) - counts)[short]
+        h = tokens[first] * U32(_SHINGLE_FACTORS[0])
         for j in range(1, k - 1):
-            more = counts[short] > j
-            h[more] = h[more] * U64(0x9E3779B97F4A7C15) + words[first[more] + j]
-        parts.append((short.astype(U64) << U64(32)) | _top32(h))
+            more = np.flatnonzero(counts[short] > j)
+            h[more] += tokens[first[more] + j] * U32(_SHINGLE_FACTORS[j])
+        parts.append((short.astype(U64) << U64(32)) | fmix32(h))
     return np.concatenate(parts) if parts else np.zeros(0, dtype=U64)
 
 
