@@ -91,8 +91,7 @@ def test_seed_through_the_ingest_flow(seed_stored):
 @pytest.mark.parametrize(
     ("start", "expected"),
     [
-        pytest.param("Sur le banc des réussites", "success", marks=pytest.mark.xfail(
-            strict=True, reason="classified context: see MODEL_CARD.md, known limits")),
+        ("Sur le banc des réussites", "success"),
         ("Mais si le lancement de Mon Espace Santé", "improvement"),
         ("« En matière de gouvernance", "improvement"),
     ],

@@ -47,11 +47,14 @@ LONG_WORDS = 70
 @dataclass(frozen=True, slots=True)
 class LongRule:
     """How a long paragraph is decided: windows of each of ``sizes`` consecutive sentences, one
-    every ``step`` sentences (and the
-    whole paragraph if ``whole``) are scored; if no window gives success or improvement a
-    probability of at least ``threshold`` the paragraph is context, otherwise success needs more
-    than ``lean`` times the length-weighted improvement probability over those windows (ties
-    and near-ties go to improvement, as in the annotation guidelines)."""
+    every ``step`` sentences (and the whole paragraph if ``whole``) are scored.
+
+    With ``stack`` (one row of weights per label, in the model's label order, over
+    ``stack_features``) a small logistic layer learnt on held-out long paragraphs decides from
+    the whole paragraph's and the windows' probabilities. Without it: if no window gives success
+    or improvement a probability of at least ``threshold`` the paragraph is context, otherwise
+    success needs more than ``lean`` times the length-weighted improvement probability over those
+    windows (ties and near-ties go to improvement, as in the annotation guidelines)."""
 
     sizes: tuple[int, ...] = (2,)
     threshold: float = 0.5
@@ -59,6 +62,8 @@ class LongRule:
     lean: float = 1.0
     words: int = LONG_WORDS
     step: int = 1
+    stack: tuple[tuple[float, ...], ...] = ()
+    stack_bias: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +168,12 @@ def read_rule(path: Path) -> LongRule | None:
     except (OSError, ValueError) as exc:
         raise ModelError(f"cannot read {path.with_name(RULE_NAME)}: {exc}; run `presswatch train`") from exc
     try:
-        return LongRule(tuple(int(n) for n in data["sizes"]), float(data["threshold"]), bool(data["whole"]), float(data["lean"]), int(data["words"]), int(data["step"]))
+        stack = tuple(tuple(float(v) for v in row) for row in data.get("stack", ()))
+        bias = tuple(float(v) for v in data.get("stack_bias", ()))
+        if stack and (len(stack) != len(bias) or {len(row) for row in stack} != {STACK_FEATURES}):
+            raise ValueError(f"stack weights must be {len(bias)} x {STACK_FEATURES}")
+        return LongRule(tuple(int(n) for n in data["sizes"]), float(data["threshold"]), bool(data["whole"]),
+                        float(data["lean"]), int(data["words"]), int(data["step"]), stack, bias)
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"{path.with_name(RULE_NAME)} is not a long-paragraph rule ({exc})") from exc
 
@@ -184,9 +194,28 @@ def windows(text: str, sizes: Sequence[int], step: int = 1) -> list[tuple[int, i
     return list(found)
 
 
+def stack_features(parts: np.ndarray, lengths: np.ndarray, whole: np.ndarray) -> np.ndarray:
+    """What the stacked layer reads of one long paragraph: the whole paragraph's probabilities,
+    then per label the windows' maximum, length-weighted mean, first and last value, and the
+    share of the words in windows where that label comes first."""
+    total = max(float(lengths.sum()), 1.0)
+    mean = lengths @ parts / total
+    share = np.bincount(parts.argmax(axis=1), weights=lengths, minlength=parts.shape[1]) / total
+    return np.concatenate([whole, parts.max(axis=0), mean, parts[0], parts[-1], share])
+
+
+STACK_FEATURES = 18
+
+
 def decide(parts: np.ndarray, lengths: np.ndarray, rule: LongRule, labels: Sequence[str],
            whole: np.ndarray | None = None) -> tuple[int, float, int]:
     """(label index, score, deciding row: a window index, or ``len(parts)`` for ``whole``)."""
+    if rule.stack and whole is not None:
+        logits = np.asarray(rule.stack) @ stack_features(parts, lengths, whole) + np.asarray(rule.stack_bias)
+        odds = np.exp(logits - logits.max())
+        k = int(np.argmax(odds))
+        rows = np.vstack([parts, whole[None, :]])
+        return k, float(odds[k] / odds.sum()), int(np.argmax(rows[:, k]))
     s, i, c = (labels.index(name) for name in ("success", "improvement", "context"))
     probs = np.vstack([parts, whole[None, :]]) if rule.whole and whole is not None else parts
     weights = np.append(lengths, lengths.sum()) if len(probs) > len(parts) else lengths

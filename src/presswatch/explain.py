@@ -119,7 +119,7 @@ def cue_table(names: Sequence[str]) -> tuple[Entry, ...]:
             table.append(("char", name, False) if len(core) >= 4 and core not in shown.quiet else ("skip", None, False))
         elif block == "heading":
             word = name.removeprefix("h:")
-            table.append(("title", f"titre: {word}", False) if _content([word], shown) else ("skip", None, False))
+            table.append(("title", f"titre: {word}", _polarity([word], shown)) if _content([word], shown) else ("skip", None, False))
         elif name.startswith("neg:"):
             word = name.removeprefix("neg:")
             table.append(("neg", word, True) if _content([word], shown) else ("skip", None, False))
@@ -279,6 +279,8 @@ def pick_cues(text: str, label: str, spans: Spans, words: Features, everything: 
             break
         kind, value, evaluative = table[feature]
         if kind == "title" and not title:
+            if evaluative and evaluative != label:
+                continue
             title = True
             found.append((w, False, (-1, -1), value))
         elif kind in ("words", "neg", "hand") and (kind, value) not in seen:

@@ -187,8 +187,18 @@ def ends_of(tokens: Sequence[str], ends: Sequence[int]) -> tuple[str, ...]:
     return tuple(first)
 
 
-def heading_words(heading: str | None) -> tuple[str, ...]:
-    return tuple(["h:" + t for t in tokenize(fold(heading or "")) if t != NUMBER])
+def heading_words(heading: str | None, cues: Cues | None = None) -> tuple[str, ...]:
+    """Heading words (``h:``), and with ``cues`` the heading's polarity as pseudo-words
+    (``h:<success>``, ``h:<improvement>`` when it holds a cue of that side, ``h:<question>`` when
+    it asks), so that what headings tend to announce is learnt across headings, not per word."""
+    folded = fold(heading or "")
+    tokens = tokenize(folded)
+    words = ["h:" + t for t in tokens if t != NUMBER]
+    if cues is not None:
+        sides = {group for i, t in enumerate(tokens) for found, group in cues.phrases.get(t, ())
+                 if group in _SIDES and tuple(tokens[i:i + len(found)]) == found}
+        words += [f"h:<{side}>" for side in sorted(sides)] + (["h:<question>"] if "?" in folded else [])
+    return tuple(words)
 
 
 def prepare_one(text: str, heading: str | None, cues: Cues, titles: dict[str | None, tuple[str, ...]] | None = None) -> Doc:
@@ -219,11 +229,11 @@ def prepare_one(text: str, heading: str | None, cues: Cues, titles: dict[str | N
     scale = max(1.0, len(tokens) / TYPICAL_LENGTH)
     hand = tuple([math.log1p(counts.get(name, 0) / scale) for name in _HAND_SOURCES])
     if titles is None:
-        title = heading_words(heading)
+        title = heading_words(heading, cues)
     else:
         title = titles.get(heading)
         if title is None:
-            title = titles[heading] = heading_words(heading)
+            title = titles[heading] = heading_words(heading, cues)
     return Doc(
         tokens=tuple(tokens),
         negated=tuple(["neg:" + tokens[i] for i in scope]),
