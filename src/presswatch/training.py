@@ -132,7 +132,8 @@ class ModelCard:
                 f"A paragraph of more than {r['words']} words is read whole and as windows of"
                 f" {' and '.join(map(str, r['sizes']))} consecutive sentences, one every {r['step']} sentence(s), in the same"
                 " batch. A small logistic layer (weights in long_rule.json) decides from the whole paragraph's"
-                " probabilities and, per label, the windows' maximum, length-weighted mean, first and last value; the"
+                " probabilities and, per label, the windows' maximum, length-weighted mean, first and last value and"
+                " the share of the words in windows where that label comes first; the"
                 " cues come from the window (or whole paragraph) most typical of the label chosen.")
         else:
             lines.append(
