@@ -38,7 +38,7 @@ import numpy as np
 from presswatch import candidates as cd
 from presswatch import minhash as mh
 from presswatch.dedup_rules import (
-    BUCKET_CAP, CHUNK, MIN_BANDS, DuplicateMatch, ParagraphRecord, Params, choose_twin, shingle_all,
+    BUCKET_CAP, MIN_BANDS, DuplicateMatch, ParagraphRecord, Params, choose_twin, shingle_all,
 )
 from presswatch.errors import StoreError
 from presswatch.models import Article, Removal, Section
@@ -86,7 +86,19 @@ class DedupIndex:
         results: list[DuplicateMatch] = []
         with _gc_paused():
             for lo in range(0, len(records), _BLOCK):
-                results += self._add_block(records[lo : lo + _BLOCK])
+                block = records[lo : lo + _BLOCK]
+                results += self._add_block([r.id for r in block], [r.text for r in block],
+                                           [r.order_key for r in block])
+        return results
+
+    def add_in_order(self, ids: list[str], texts: list[str], first: int) -> list[DuplicateMatch]:
+        """``add`` for rows already in decision order whose order keys are ``(first,)``,
+        ``(first + 1,)``, ... (numbered lines)."""
+        results: list[DuplicateMatch] = []
+        with _gc_paused():
+            for lo in range(0, len(ids), _BLOCK):
+                hi = min(lo + _BLOCK, len(ids))
+                results += self._add_block(ids[lo:hi], texts[lo:hi], _Numbered(first + lo, hi - lo))
         return results
 
     def _band_table(self) -> cd.BandTable:
@@ -96,9 +108,10 @@ class DedupIndex:
                 self._table.add(self.keys, np.arange(len(self)))
         return self._table
 
-    def _add_block(self, records: Sequence[ParagraphRecord]) -> list[DuplicateMatch]:
+    def _add_block(self, ids: list[str], texts: list[str], order_keys: Sequence[tuple]) -> list[DuplicateMatch]:
+        """Decide one block of rows given in decision order (see ``add``)."""
         p, m = self.params, len(self.ids)
-        sh = shingle_all([r.text for r in records], p)
+        sh = shingle_all(texts, p)
         sigs = mh.signatures(sh, p.num_perm)
         keys, sk, sizes = mh.band_keys(sigs, p.bands), mh.sketch(sigs), np.diff(sh.offsets)
         alias = _exact_copies(keys, sh, sizes == 0)
@@ -128,11 +141,7 @@ class DedupIndex:
         for j, i, s, g in sorted(zip(right.tolist(), left.tolist(), jac_w.tolist(), gap_w.tolist())):
             partners.setdefault(j, []).append((m + i, s, g))
 
-        def name(i: int) -> str:
-            return self.ids[i] if i < m else records[i - m].id
-
         kept, kind, twin, sim = _decide(alias, m, (q, k, jac_x, gap_x), (right, left, jac_w, gap_w))
-        ids = [r.id for r in records]
         results = [DuplicateMatch(i, None, None, "unique") for i in ids]
         for j, t in twin.items():
             results[j] = DuplicateMatch(ids[j], self.ids[t] if t < m else ids[t - m], sim[j], kind[j])
@@ -143,7 +152,7 @@ class DedupIndex:
         self._sketch[m : m + len(new_kept)] = sk[new_kept]
         self._band_table().add(keys[new_kept], np.arange(m, m + len(new_kept)))
         self.ids += [ids[i] for i in new_kept.tolist()]
-        self.order_keys += [records[i].order_key for i in new_kept.tolist()]
+        self.order_keys += [order_keys[i] for i in new_kept.tolist()]
         self.shingles.extend(sh.shingles, sh.offsets, new_kept)
         self.figures.extend(sh.figures, sh.figure_offsets, new_kept)
         return results
@@ -183,6 +192,23 @@ class DedupIndex:
             index._keys = z["keys"].copy()
             index._sketch = z["sketch"].copy()
         return index
+
+
+class _Numbered(Sequence[tuple]):
+    """The order keys ``(start,)``, ``(start + 1,)``, ... of ``size`` numbered lines."""
+
+    def __init__(self, start: int, size: int) -> None:
+        self.start, self.size = start, size
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, i):  # type: ignore[no-untyped-def]
+        if isinstance(i, slice):
+            return [(self.start + k,) for k in range(*i.indices(self.size))]
+        if not -self.size <= i < self.size:
+            raise IndexError(i)
+        return (self.start + i % self.size,)
 
 
 @contextmanager
@@ -290,7 +316,7 @@ def find_duplicates(records: Iterable[ParagraphRecord], **params: object) -> lis
     return DedupIndex(**params).add(list(records))  # type: ignore[arg-type]
 
 
-def iter_matches(lines: Iterable[tuple[str, str]], *, chunk: int = 4 * CHUNK, **params: object) -> Iterator[DuplicateMatch]:
+def iter_matches(lines: Iterable[tuple[str, str]], *, chunk: int = _BLOCK, **params: object) -> Iterator[DuplicateMatch]:
     """Stream ``(id, text)`` pairs; yield one match per line, in input order.
 
     Here "before" means "earlier in the input": lines are numbered and fed to one
@@ -299,14 +325,18 @@ def iter_matches(lines: Iterable[tuple[str, str]], *, chunk: int = 4 * CHUNK, **
     remembered (shingle hashes, figures, MinHash signature; no text): memory grows linearly,
     about 1.3 kB per kept line."""
     index = DedupIndex(**params)  # type: ignore[arg-type]
-    batch: list[ParagraphRecord] = []
-    for number, (line_id, text) in enumerate(lines):
-        batch.append(ParagraphRecord(line_id, text, (number,)))
-        if len(batch) == chunk:
-            yield from index.add(batch)
-            batch = []
-    if batch:
-        yield from index.add(batch)
+    ids: list[str] = []
+    texts: list[str] = []
+    done = 0
+    for line_id, text in lines:
+        ids.append(line_id)
+        texts.append(text)
+        if len(ids) == chunk:
+            yield from index.add_in_order(ids, texts, done)
+            done += len(ids)
+            ids, texts = [], []
+    if ids:
+        yield from index.add_in_order(ids, texts, done)
 
 
 def iter_duplicates(lines: Iterable[tuple[str, str]], **params: object) -> Iterator[tuple[str, str | None, float | None]]:
