@@ -342,3 +342,19 @@ def test_a_malformed_stacked_layer_is_a_model_error(tmp_path):
     rule["stack"][2].append(1.0)
     (tmp_path / "long_rule.json").write_text(json.dumps(rule), encoding="utf-8")
     assert len(load_model(model).rule.stack) == 3
+
+
+def test_windows_cut_from_one_tokenisation_equal_windows_prepared_alone():
+    from presswatch.features import prepare, prepare_spans
+    texts = [r.text for r in read_corpus(sorted(CORPUS.glob("train-long-*.jsonl")))][:150]
+    texts += [_glued("announcement", "negation", "figure only"), "Le DMP progresse. M. Durand le dit. « Tout va bien. » Mais il reste 3 mois… Fin!",
+              "Une phrase\u00a0; puis l’œuvre d’art. Une autre, enfin."]
+    checked = 0
+    for text in texts:
+        for sizes, step in (((2,), 1), ((1,), 1)):
+            spans = windows(text, sizes, step)
+            if spans:
+                spans = [(0, len(text)), *spans]
+                assert prepare_spans(text, "Un titre", spans) == prepare([(text[a:b], "Un titre") for a, b in spans])
+                checked += 1
+    assert checked >= 250

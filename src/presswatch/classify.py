@@ -26,7 +26,7 @@ import sklearn
 
 from presswatch.errors import ModelError
 from presswatch.explain import Spans, cue_table, pick_cues
-from presswatch.features import Pairs, fold, prepare, tokenize, transform_union, union_pairs
+from presswatch.features import Pairs, fold, prepare, prepare_spans, tokenize, transform_union, union_pairs
 from presswatch.models import LABELS, Article, Classification, Label
 
 if TYPE_CHECKING:
@@ -240,6 +240,7 @@ def classify_paragraphs(items: Sequence[ParagraphInput], model: Model | None = N
     whole = np.full(len(items), -1)
     parts: list[tuple[int, int]] = []
     owner: list[int] = []
+    spans: list[tuple[int, list[tuple[int, int]]]] = []
     for n, item in enumerate(items):
         text = item.text
         found = windows(text, rule.sizes, rule.step) if (
@@ -249,12 +250,13 @@ def classify_paragraphs(items: Sequence[ParagraphInput], model: Model | None = N
             pairs.append((text, item.heading))
         if found:
             parts.append((len(pairs), len(pairs) + len(found)))
+            spans.append((len(pairs), found))
             pairs.extend((text[a:b], item.heading) for a, b in found)
             owner.extend([n] * (len(found) + (whole[n] >= 0)))
         else:
             parts.append((0, 0))
             owner.append(n)
-    docs = prepare(pairs)
+    docs = _prepare_all(pairs, items, spans, parts, whole)
     x = transform_union(model.pipeline.named_steps["features"], docs, model.pairs).tocsr()
     proba = model.pipeline.named_steps["clf"].predict_proba(x)
     labels = model.labels
@@ -287,6 +289,29 @@ def classify_paragraphs(items: Sequence[ParagraphInput], model: Model | None = N
                          functools.partial(_row_weights, x, model.direction[k], indptr[r], indptr[r + 1]), model.cues)
         out.append(Classification(paragraph_id=item.id, label=labels[k], score=round(score, 4), cues=cues))
     return out
+
+
+def _prepare_all(pairs: Sequence[tuple[str, str | None]], items: Sequence[ParagraphInput],
+                 spans: Sequence[tuple[int, list[tuple[int, int]]]], parts: Sequence[tuple[int, int]],
+                 whole: np.ndarray) -> list[Any]:
+    """``prepare(pairs)``, with each long paragraph and its windows cut from one tokenisation."""
+    owner_of = {lo: n for n, (lo, hi) in enumerate(parts) if hi > lo}
+    cut: list[tuple[int, ParagraphInput, list[tuple[int, int]]]] = []
+    for start, found in spans:
+        n = owner_of[start]
+        with_whole = int(whole[n] >= 0 and whole[n] == start - 1)
+        cut.append((start - with_whole, items[n], [(0, len(items[n].text))] * with_whole + found))
+    in_window = np.zeros(len(pairs), dtype=bool)
+    for first, _, found in cut:
+        in_window[first:first + len(found)] = True
+    plain = np.flatnonzero(~in_window).tolist()
+    docs: list[Any] = [None] * len(pairs)
+    for k, doc in zip(plain, prepare([pairs[k] for k in plain])):
+        docs[k] = doc
+    titles: dict[str | None, tuple[str, ...]] = {}
+    for first, item, found in cut:
+        docs[first:first + len(found)] = prepare_spans(item.text, item.heading, found, titles)
+    return docs
 
 
 def classify_article(article: Article, model: Model | None = None) -> tuple[Classification, ...]:

@@ -9,6 +9,7 @@ Cue lists live in ``data/cues.toml``.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 import re
@@ -134,9 +135,9 @@ def negation_scope(tokens: Sequence[str], cues: Cues) -> list[int]:
     return inside
 
 
-def split_tokens(folded: str) -> tuple[list[str], list[int], list[int], list[int]]:
+def split_tokens(folded: str, marks: list[tuple[int, bool]] | None = None) -> tuple[list[str], list[int], list[int], list[int]]:
     """Tokens (digits folded to NUMBER), their start offsets, and the token positions of
-    sentence ends and commas."""
+    sentence ends and commas; ``marks`` collects (offset, is a comma) of each of those."""
     tokens: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -145,8 +146,12 @@ def split_tokens(folded: str) -> tuple[list[str], list[int], list[int], list[int
         t = m.group()
         if t == ",":
             commas.append(len(tokens))
+            if marks is not None:
+                marks.append((m.start(), True))
         elif t[0] in ".!?":
             ends.append(len(tokens))
+            if marks is not None:
+                marks.append((m.start(), False))
         else:
             tokens.append(t if t.isalpha() or not _DIGIT.search(t) else NUMBER)
             starts.append(m.start())
@@ -204,6 +209,35 @@ def heading_words(heading: str | None, cues: Cues | None = None) -> tuple[str, .
 def prepare_one(text: str, heading: str | None, cues: Cues, titles: dict[str | None, tuple[str, ...]] | None = None) -> Doc:
     folded = fold(text)
     tokens, starts, ends, commas = split_tokens(folded)
+    return _doc(folded, len(folded) == len(text), tokens, starts, ends, commas, heading, cues, titles)
+
+
+def prepare_spans(text: str, heading: str | None, spans: Sequence[tuple[int, int]],
+                  titles: dict[str | None, tuple[str, ...]] | None = None) -> list[Doc]:
+    """``prepare`` of ``text[a:b]`` for each span, tokenising ``text`` once when the spans cut it
+    at whitespace and folding keeps its length (sentence windows); otherwise span by span."""
+    cues = load_cues()
+    folded = fold(text)
+    if len(folded) != len(text) or any((a and not text[a - 1].isspace()) or (b < len(text) and not text[b - 1].isspace())
+                                       for a, b in spans):
+        return [prepare_one(text[a:b], heading, cues, titles) for a, b in spans]
+    marks: list[tuple[int, bool]] = []
+    tokens, starts, ends, commas = split_tokens(folded, marks)
+    at = [m for m, _ in marks]
+    index = {False: iter(ends), True: iter(commas)}
+    token_of = [next(index[comma]) for _, comma in marks]
+    out = []
+    for a, b in spans:
+        lo, hi = bisect.bisect_left(starts, a), bisect.bisect_left(starts, b)
+        inside = range(bisect.bisect_left(at, a), bisect.bisect_left(at, b))
+        out.append(_doc(folded[a:b], True, tokens[lo:hi], [x - a for x in starts[lo:hi]],
+                        [token_of[k] - lo for k in inside if not marks[k][1]],
+                        [token_of[k] - lo for k in inside if marks[k][1]], heading, cues, titles))
+    return out
+
+
+def _doc(folded: str, aligned: bool, tokens: list[str], starts: list[int], ends: list[int], commas: list[int],
+         heading: str | None, cues: Cues, titles: dict[str | None, tuple[str, ...]] | None) -> Doc:
     scope = negation_scope(tokens, cues)
     focus, concessions = focus_clauses(tokens, ends, commas, cues)
     counts: dict[str, int] = {}
@@ -241,7 +275,7 @@ def prepare_one(text: str, heading: str | None, cues: Cues, titles: dict[str | N
         heading=title,
         hand=hand,
         lead=ends_of(tokens, ends),
-        starts=tuple(starts) if len(folded) == len(text) else None,
+        starts=tuple(starts) if aligned else None,
     )
 
 
