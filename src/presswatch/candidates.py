@@ -148,25 +148,33 @@ class Ragged:
 
 
 class BandTable:
-    """Band keys (uint32) of indexed rows as a few runs, merged by doubling sizes; a run
-    lists its distinct keys sorted (``keys``), the rows of each key (``rows[first[k] :
-    first[k + 1]]``, ascending) and a directory of the keys' top ``bits`` bits (``start[b]``:
-    first key in bucket ``b``; 1 to 2 keys per bucket on average), so a look-up reads the
-    directory and scans a short bucket of distinct keys instead of a binary search."""
+    """Band keys (uint32) of indexed rows as a few runs; a run lists its distinct keys sorted
+    (``keys``), the rows of each key (``rows[first[k] : first[k + 1]]``, ascending) and a
+    directory of the keys' top ``bits`` bits (``start[b]``: first key in bucket ``b``; 1 to
+    2 keys per bucket on average), so a look-up reads the directory and scans a short bucket
+    of distinct keys instead of a binary search. Each ``add`` makes a run; before a query,
+    runs are merged (by insertion, no sort) while the older one is at most twice as large."""
 
     def __init__(self) -> None:
         self.runs: list[_Run] = []
 
     def add(self, keys: np.ndarray, rows: np.ndarray) -> None:
         packed = np.sort(((keys.astype(U64) << U64(32)) | rows.astype(U64)[:, None]).ravel())
-        while self.runs and self.runs[-1].size <= 2 * len(packed):
-            packed = np.sort(np.concatenate([self.runs.pop().packed(), packed]), kind="stable")
-        self.runs.append(_Run(packed))
+        self.runs.append(_Run.from_packed(packed))
+
+    def _settle(self) -> None:
+        merged: list[_Run] = []
+        for run in self.runs:
+            while merged and merged[-1].size <= 2 * run.size:
+                run = merged.pop().merge(run)
+            merged.append(run)
+        self.runs = merged
 
     def query(self, keys: np.ndarray, cap: int = 64, min_bands: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """(query row, indexed row) pairs, distinct, for rows of ``keys`` sharing at least
         ``min_bands`` band keys; per key only the ``cap`` latest indexed rows (a huge bucket
         stays linear). Runs hold rows in age order, so they are read newest first."""
+        self._settle()
         needles = np.ascontiguousarray(keys, dtype=np.uint32).reshape(-1)
         room = np.full(len(needles), cap, dtype=np.int64)
         found = []
@@ -176,7 +184,7 @@ class BandTable:
             c = np.maximum(hi - lo, 0)
             room[at] -= c
             rows = run.rows[np.repeat(lo - np.cumsum(c) + c, c) + np.arange(int(c.sum()))]
-            found.append(np.repeat(at // keys.shape[1], c) * (1 << 32) + rows)
+            found.append(np.repeat(at // keys.shape[1], c) * (1 << 32) + rows.astype(np.int64))
         if not found:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty
@@ -189,23 +197,39 @@ class BandTable:
 
 
 class _Run:
-    def __init__(self, packed: np.ndarray) -> None:
-        key = (packed >> U64(32)).astype(np.uint32)
-        new = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]])) if len(key) else np.zeros(0, np.intp)
-        self.keys = key[new]
-        self.first = np.append(new, len(key)).astype(np.int64)
-        self.rows = (packed & U64(0xFFFFFFFF)).astype(np.int64)
-        self.size = len(packed)
-        self.bits = max(len(self.keys).bit_length() - 1, 1)
-        bucket = (self.keys >> np.uint32(32 - self.bits)).astype(np.intp)
-        start = np.full((1 << self.bits) + 1, len(self.keys), dtype=np.int64)
+    def __init__(self, keys: np.ndarray, first: np.ndarray, rows: np.ndarray) -> None:
+        self.keys, self.first, self.rows = keys, first, rows
+        self.size = len(rows)
+        self.bits = max(len(keys).bit_length() - 1, 1)
+        bucket = (keys >> np.uint32(32 - self.bits)).astype(np.intp)
+        start = np.full((1 << self.bits) + 1, len(keys), dtype=np.int64)
         head = np.flatnonzero(np.concatenate([[True], bucket[1:] != bucket[:-1]])) if len(bucket) else bucket
         start[bucket[head]] = head
         self.start = np.minimum.accumulate(start[::-1])[::-1].copy()
 
-    def packed(self) -> np.ndarray:
-        key = np.repeat(self.keys, np.diff(self.first)).astype(U64)
-        return (key << U64(32)) | self.rows.astype(U64)
+    @classmethod
+    def from_packed(cls, packed: np.ndarray) -> _Run:
+        """From sorted (key << 32 | row) entries."""
+        key = (packed >> U64(32)).astype(np.uint32)
+        new = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]])) if len(key) else np.zeros(0, np.intp)
+        index = _index_type(len(packed))
+        return cls(key[new], np.append(new, len(key)).astype(index), (packed & U64(0xFFFFFFFF)).astype(index))
+
+    def merge(self, newer: _Run) -> _Run:
+        """One run with the entries of both; ``newer`` holds only rows after those of ``self``."""
+        pos = np.searchsorted(self.keys, newer.keys)
+        known = np.zeros(len(pos), dtype=bool)
+        inside = np.flatnonzero(pos < len(self.keys))
+        known[inside] = self.keys[pos[inside]] == newer.keys[inside]
+        fresh = np.flatnonzero(~known)
+        counts = np.diff(newer.first)
+        rows = _insert(self.rows, np.repeat(self.first[pos + known], counts), newer.rows)
+        sizes = np.diff(self.first)
+        sizes[pos[known]] += counts[known]
+        sizes = _insert(sizes, pos[fresh], counts[fresh])
+        first = np.zeros(len(sizes) + 1, dtype=_index_type(len(rows)))
+        np.cumsum(sizes, out=first[1:])
+        return _Run(_insert(self.keys, pos[fresh], newer.keys[fresh]), first, rows)
 
     def find(self, needles: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(needle, first row position, end row position) of the needles found."""
@@ -224,4 +248,19 @@ class _Run:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty, empty
         at, k = np.concatenate(owners), np.concatenate(where)
-        return at, self.first[k], self.first[k + 1]
+        return at, self.first[k].astype(np.int64), self.first[k + 1].astype(np.int64)
+
+
+def _index_type(size: int) -> type:
+    return np.int32 if size < 2**31 else np.int64
+
+
+def _insert(base: np.ndarray, at: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``np.insert(base, at, values)`` for sorted ``at`` (a scatter and a masked copy)."""
+    out = np.empty(len(base) + len(values), dtype=base.dtype)
+    where = at + np.arange(len(values))
+    free = np.ones(len(out), dtype=bool)
+    free[where] = False
+    out[where] = values
+    out[free] = base
+    return out
