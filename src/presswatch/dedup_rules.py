@@ -11,7 +11,7 @@ import numpy as np
 
 from presswatch import minhash as mh
 
-CHUNK = 4096
+CHUNK = 2048
 MARGIN = 0.15
 MIN_BANDS = 2
 BUCKET_CAP = 16

@@ -155,15 +155,17 @@ def _powers_upto(bits: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _code_units(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Folded code units of the texts joined by NUL, and the position of each text's end."""
+    """Folded code units of the texts joined by NUL, and the position of each text's end
+    (a NUL inside a text is a separator like any other: it folds to 0)."""
     n = len(texts)
     big = "\x00".join(texts)
-    if big.count("\x00") != max(n - 1, 0):
-        big = "\x00".join(t.replace("\x00", " ") for t in texts)
     full, fast = _fold_tables()
     chars = np.take(fast, np.frombuffer(big.encode("utf-16-le", "surrogatepass"), dtype=np.uint16))
     if chars.max(initial=0) != _FLAG:
-        return chars, np.cumsum(np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=n)) - 1
+        ends = np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=n))
+        return chars, ends + np.arange(n)
+    if big.count("\x00") != max(n - 1, 0):
+        big = "\x00".join(t.replace("\x00", " ") for t in texts)
     if not unicodedata.is_normalized("NFC", big):
         big = unicodedata.normalize("NFC", big)
     cps = np.frombuffer(big.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
@@ -241,14 +243,24 @@ def _shingles(tokens: np.ndarray, para: np.ndarray, counts: np.ndarray, k: int) 
     return np.concatenate(parts) if parts else np.zeros(0, dtype=U64)
 
 
-def signatures(sh: Shingled, num_perm: int = 128) -> np.ndarray:
+def signatures(sh: Shingled, num_perm: int = 128, rows: int = 2048) -> np.ndarray:
     """One-permutation MinHash signatures, shape (n, num_perm) uint32, densified; a text
-    without shingles gets all 2**32-1."""
-    n, lengths = len(sh), np.diff(sh.offsets)
+    without shingles gets all 2**32-1. Computed ``rows`` texts at a time (cache-sized)."""
+    n = len(sh)
+    out = np.empty((n, num_perm), dtype=U32)
+    for lo in range(0, n, rows):
+        hi = min(lo + rows, n)
+        out[lo:hi] = _signatures(sh.shingles[sh.offsets[lo] : sh.offsets[hi]], sh.offsets[lo : hi + 1] - sh.offsets[lo],
+                                 num_perm)
+    return out
+
+
+def _signatures(shingles: np.ndarray, offsets: np.ndarray, num_perm: int) -> np.ndarray:
+    n, lengths = len(offsets) - 1, np.diff(offsets)
     sig = np.full((n, num_perm), _MAX, dtype=U32)
     rowbase = np.repeat(np.arange(0, n * num_perm, num_perm, dtype=np.int64), lengths)
     for factor in _ROUND_FACTORS:
-        g = sh.shingles * U32(factor) if factor != 1 else sh.shingles
+        g = shingles * U32(factor) if factor != 1 else shingles
         if num_perm & (num_perm - 1) == 0:
             bins = g >> U32(33 - num_perm.bit_length())
         else:
