@@ -50,6 +50,20 @@ def _overlap_block(sources, left: np.ndarray, right: np.ndarray) -> tuple[np.nda
     return inter, size[0], size[1]
 
 
+def same_rows(values: np.ndarray, offsets: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Whether rows ``left[p]`` and ``right[p]`` of a ragged array hold the same sequence."""
+    size = offsets[left + 1] - offsets[left]
+    same = size == offsets[right + 1] - offsets[right]
+    at = np.flatnonzero(same & (size > 0))
+    if len(at):
+        c = size[at]
+        step = np.repeat(np.cumsum(c) - c, c)
+        k = np.arange(int(c.sum())) - step
+        differ = values[offsets[left[at]].repeat(c) + k] != values[offsets[right[at]].repeat(c) + k]
+        same[at[np.unique(np.repeat(np.arange(len(at)), c)[differ])]] = False
+    return same
+
+
 def multiset_gaps(
     a: tuple[np.ndarray, np.ndarray], left: np.ndarray, b: tuple[np.ndarray, np.ndarray], right: np.ndarray
 ) -> np.ndarray:

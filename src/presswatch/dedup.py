@@ -278,11 +278,10 @@ def _exact_copies(keys: np.ndarray, sh: mh.Shingled, empty: np.ndarray) -> np.nd
     cand = np.flatnonzero((alias != np.arange(len(keys))) & ~empty)
     result = np.full(len(keys), -1, dtype=np.int64)
     if len(cand):
-        inter, na, nb = cd.pair_overlap(sh.shingles, sh.offsets, alias[cand], cand)
+        cand = cand[cd.same_rows(sh.shingles, sh.offsets, alias[cand], cand)]
         figs = (sh.figures, sh.figure_offsets)
         sizes = np.diff(sh.figure_offsets)
-        same = ((inter == na) & (inter == nb) & (sizes[alias[cand]] == sizes[cand])
-                & (cd.multiset_gaps(figs, alias[cand], figs, cand) == 0))
+        same = (sizes[alias[cand]] == sizes[cand]) & (cd.multiset_gaps(figs, alias[cand], figs, cand) == 0)
         result[cand[same]] = alias[cand[same]]
     return result
 

@@ -293,19 +293,15 @@ def _densify(raw: np.ndarray, nonempty: np.ndarray) -> np.ndarray:
 
 
 def band_keys(sig: np.ndarray, bands: int) -> np.ndarray:
-    """One uint32 key per (text, band); the band number is mixed in, so keys of bands differ."""
+    """One uint32 key per (text, band): fmix32 of the band's values times fixed odd factors,
+    plus a constant of the band (so keys of bands differ)."""
     n, num_perm = sig.shape
     rows = num_perm // bands
     view = sig[:, : rows * bands].reshape(n, bands, rows)
-    key = np.broadcast_to(np.arange(bands, dtype=U64) * U64(0xD6E8FEB86659FD93), (n, bands))
-    if rows % 2 == 0:
-        words = np.ascontiguousarray(view).view(U64)
-        for r in range(rows // 2):
-            key = key * U64(0x9E3779B97F4A7C15) + words[:, :, r]
-        return (mix64(key) >> U64(32)).astype(U32)
+    key = np.broadcast_to(fmix32(np.arange(1, bands + 1, dtype=U32) * U32(0x9E3779B1)), (n, bands)).copy()
     for r in range(rows):
-        key = key * U64(0x9E3779B97F4A7C15) + view[:, :, r]
-    return (mix64(key) >> U64(32)).astype(U32)
+        key += view[:, :, r] * U32(_SHINGLE_FACTORS[r % len(_SHINGLE_FACTORS)] ^ (r // len(_SHINGLE_FACTORS) << 1))
+    return fmix32(key)
 
 
 def sketch(sig: np.ndarray) -> np.ndarray:
