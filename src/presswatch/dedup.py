@@ -47,7 +47,7 @@ from presswatch.stories import ArticleRecord, Story, group_stories
 __all__ = ["ArticleRecord", "DedupIndex", "DuplicateMatch", "ParagraphRecord", "Story", "drop_duplicate_paragraphs",
            "find_duplicates", "group_stories", "iter_duplicates", "iter_matches"]
 
-_BLOCK = 32768
+_BLOCK = 65536
 _FORMAT = 3
 _SORT_KEY = attrgetter("order_key", "id")
 
