@@ -96,11 +96,23 @@ def test_powers_by_doubling_are_the_powers():
 
 
 def test_the_fast_fold_table_sends_composing_and_wide_characters_to_the_general_path():
-    full, fast = mh._fold_tables()
-    for ch in ("\u0301", "\u0327", "\u1161", "\u212b", "\ud83d", "\u3000", "\uac00"):
+    full, fast = mh._fold_full(), mh._fold_fast()
+    for ch in ("\u0301", "\u0327", "\u1161", "\u212b", "\u1e9b", "\ud83d", "\u3000", "\uac00", "\u0915"):
         assert fast[ord(ch)] == 0xFFFF, hex(ord(ch))
-    for ch, folded in (("É", "e"), ("œ", "œ"), ("’", "\x00"), ("\u202f", "\x00"), ("7", "7")):
+    for ch, folded in (("É", "e"), ("œ", "œ"), ("’", "\x00"), ("\u202f", "\x00"), ("7", "7"), ("Ж", "ж")):
         assert fast[ord(ch)] == full[ord(ch)] == ord(folded)
+    kept = np.flatnonzero(fast != 0xFFFF)
+    assert (fast[kept] == full[kept]).all()
+
+
+def test_every_second_part_of_a_decomposition_in_the_fast_ranges_is_a_combining_mark():
+    seconds = set()
+    for c in range(mh._LIMIT):
+        parts = unicodedata.decomposition(chr(c)).split()
+        if parts and not parts[0].startswith("<"):
+            seconds.update(int(x, 16) for x in parts[1:])
+    fast = [c for c in seconds if any(lo <= c < hi for lo, hi in mh._FAST_RANGES)]
+    assert fast and all(unicodedata.combining(chr(c)) for c in fast)
 
 
 @pytest.mark.parametrize("heavy", [5, 60, 2**32])

@@ -60,7 +60,9 @@ def same_rows(values: np.ndarray, offsets: np.ndarray, left: np.ndarray, right: 
         step = np.repeat(np.cumsum(c) - c, c)
         k = np.arange(int(c.sum())) - step
         differ = values[offsets[left[at]].repeat(c) + k] != values[offsets[right[at]].repeat(c) + k]
-        same[at[np.unique(np.repeat(np.arange(len(at)), c)[differ])]] = False
+        bad = np.zeros(len(at), dtype=bool)
+        bad[np.repeat(np.arange(len(at)), c)[differ]] = True
+        same[at[bad]] = False
     return same
 
 

@@ -27,7 +27,7 @@ import tomllib
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
+from pathlib import Path
 
 import numpy as np
 
@@ -36,6 +36,7 @@ U32 = np.uint32
 _BASE = 0x9E3779B1
 _BASE_INV = pow(_BASE, -1, 2**32)
 _LIMIT = 0x3000
+_FAST_RANGES = ((0, 0x800), (0x2000, 0x2200))
 _FLAG = 0xFFFF
 _MAX = np.uint32(0xFFFFFFFF)
 _PLACEHOLDER = U32(0x5DEECE66)
@@ -85,35 +86,44 @@ def mix64(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> U64(31))
 
 
+def _fold(c: int) -> int:
+    """Lower-case, accent-free code point of ``c``; 0 for a separator (not a letter or digit)."""
+    ch = chr(c)
+    if not ch.isalnum():
+        return 0
+    base = unicodedata.normalize("NFD", ch)[0]
+    return ord(base.lower()[0]) if base.isalnum() else ord(ch.lower()[0])
+
+
 @functools.cache
-def _fold_tables() -> tuple[np.ndarray, np.ndarray]:
-    """``full``: code point (below U+3000) -> lower-case, accent-free code point, 0 for
-    separators. ``fast``: the same for every UTF-16 code unit, but ``_FLAG`` for the units
-    that send a batch to the general path: surrogates, code points from U+3000, and those
-    that NFC may change or compose with what precedes them (non-NFC characters, combining
-    marks, second parts of canonical decompositions, Hangul vowels and final consonants)."""
-    full = np.zeros(_LIMIT, dtype=np.uint32)
-    suspect = set(range(0x1161, 0x1176)) | set(range(0x11A8, 0x11C3))
-    for c in range(1, _LIMIT):
-        ch = chr(c)
-        if ch.isalnum():
-            base = unicodedata.normalize("NFD", ch)[0]
-            full[c] = ord(base.lower()[0]) if base.isalnum() else ord(ch.lower()[0])
-        if unicodedata.combining(ch) or not unicodedata.is_normalized("NFC", ch):
-            suspect.add(c)
-        parts = unicodedata.decomposition(ch).split()
-        if parts and not parts[0].startswith("<"):
-            suspect.update(int(x, 16) for x in parts[1:])
+def _fold_full() -> np.ndarray:
+    """``_fold`` of every code point below ``_LIMIT`` (the general path)."""
+    return np.array([0, *map(_fold, range(1, _LIMIT))], dtype=np.uint32)
+
+
+@functools.cache
+def _fold_fast() -> np.ndarray:
+    """``_fold`` for every UTF-16 code unit of ``_FAST_RANGES`` (Latin, Greek, Cyrillic, Hebrew,
+    Arabic; punctuation, currency and letter-like signs), ``_FLAG`` for all others and for
+    the units that NFC may change or compose with what precedes them (combining marks and
+    characters with a canonical decomposition; in these ranges every second part of a
+    canonical decomposition is a combining mark). A text made only of the others takes the
+    fast path, which then gives the same code points as the general one."""
     fast = np.full(1 << 16, _FLAG, dtype=np.uint16)
-    fast[:_LIMIT] = full
-    fast[[c for c in suspect if c < _LIMIT]] = _FLAG
-    return full, fast
+    for lo, hi in _FAST_RANGES:
+        for c in range(max(lo, 1), hi):
+            ch = chr(c)
+            decomposed = unicodedata.decomposition(ch)
+            if not unicodedata.combining(ch) and (decomposed.startswith("<") or unicodedata.is_normalized("NFC", ch)):
+                fast[c] = _fold(c)
+    fast[0] = 0
+    return fast
 
 
 @functools.cache
 def _figure_words() -> tuple[np.ndarray, np.ndarray]:
     """Sorted hashes of the figure words, and a bitmap of their top 16 bits (a cheap pre-test)."""
-    text = resources.files("presswatch").joinpath("data/dedup/figures.toml").read_text("utf-8")
+    text = (Path(__file__).parent / "data" / "dedup" / "figures.toml").read_text("utf-8")
     data = tomllib.loads(text)
     words = [*data["number_words"], *data["months"]]
     hashes = sorted_unique(_word_hashes(words))
@@ -159,8 +169,7 @@ def _code_units(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     (a NUL inside a text is a separator like any other: it folds to 0)."""
     n = len(texts)
     big = "\x00".join(texts)
-    full, fast = _fold_tables()
-    chars = np.take(fast, np.frombuffer(big.encode("utf-16-le", "surrogatepass"), dtype=np.uint16))
+    chars = np.take(_fold_fast(), np.frombuffer(big.encode("utf-16-le", "surrogatepass"), dtype=np.uint16))
     if chars.max(initial=0) != _FLAG:
         ends = np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=n))
         return chars, ends + np.arange(n)
@@ -169,7 +178,7 @@ def _code_units(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     if not unicodedata.is_normalized("NFC", big):
         big = unicodedata.normalize("NFC", big)
     cps = np.frombuffer(big.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    chars = np.take(full, np.minimum(cps, _LIMIT - 1))
+    chars = np.take(_fold_full(), np.minimum(cps, _LIMIT - 1))
     wide = np.flatnonzero(cps >= _LIMIT)
     chars[wide] = cps[wide]
     return chars, np.flatnonzero(cps == 0)
