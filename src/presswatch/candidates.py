@@ -173,10 +173,13 @@ class BandTable:
 
     def __init__(self) -> None:
         self.runs: list[_Run] = []
+        self.rows = 0
 
     def add(self, keys: np.ndarray, rows: np.ndarray) -> None:
+        """Index ``keys`` (rows x bands) as rows ``rows``, all after the rows already indexed."""
         packed = np.sort(((keys.astype(U64) << U64(32)) | rows.astype(U64)[:, None]).ravel())
         self.runs.append(_Run.from_packed(packed))
+        self.rows = max(self.rows, int(rows.max()) + 1) if len(rows) else self.rows
 
     def _settle(self) -> None:
         merged: list[_Run] = []

@@ -69,7 +69,8 @@ class DedupIndex:
         self.figures = cd.Ragged()
         self._keys = np.zeros((0, bands), dtype=np.uint32)
         self._sketch = np.zeros((0, num_perm), dtype=np.uint8)
-        self._table: cd.BandTable | None = None
+        self._table = cd.BandTable()
+        self._pending: list[tuple[mh.Shingled, np.ndarray]] = []
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -102,11 +103,18 @@ class DedupIndex:
         return results
 
     def _band_table(self) -> cd.BandTable:
-        if self._table is None:
-            self._table = cd.BandTable()
-            if len(self):
-                self._table.add(self.keys, np.arange(len(self)))
+        """The band table, brought up to date: rows join it only when a query needs them."""
+        done = self._table.rows
+        if done < len(self):
+            self._table.add(self.keys[done:], np.arange(done, len(self)))
         return self._table
+
+    def _settle(self) -> None:
+        """Shingles and figures of the rows kept by the last blocks, copied in only when needed."""
+        for sh, rows in self._pending:
+            self.shingles.extend(sh.shingles, sh.offsets, rows)
+            self.figures.extend(sh.figures, sh.figure_offsets, rows)
+        self._pending = []
 
     def _add_block(self, ids: list[str], texts: list[str], order_keys: Sequence[tuple]) -> list[DuplicateMatch]:
         """Decide one block of rows given in decision order (see ``add``)."""
@@ -116,6 +124,7 @@ class DedupIndex:
         keys, sk, sizes = mh.band_keys(sigs, p.bands), mh.sketch(sigs), np.diff(sh.offsets)
         alias = _exact_copies(keys, sh, sizes == 0)
         active = np.flatnonzero((sizes > 0) & (alias < 0))
+        self._settle()
         old_sh, old_off = self.shingles.trimmed()
         old_fig, old_foff = self.figures.trimmed()
 
@@ -150,11 +159,9 @@ class DedupIndex:
         self._grow(m + len(new_kept))
         self._keys[m : m + len(new_kept)] = keys[new_kept]
         self._sketch[m : m + len(new_kept)] = sk[new_kept]
-        self._band_table().add(keys[new_kept], np.arange(m, m + len(new_kept)))
         self.ids += [ids[i] for i in new_kept.tolist()]
         self.order_keys += [order_keys[i] for i in new_kept.tolist()]
-        self.shingles.extend(sh.shingles, sh.offsets, new_kept)
-        self.figures.extend(sh.figures, sh.figure_offsets, new_kept)
+        self._pending.append((sh, new_kept))
         return results
 
     def _grow(self, need: int) -> None:
@@ -168,6 +175,7 @@ class DedupIndex:
     def to_bytes(self) -> bytes:
         meta = {"format": _FORMAT, "params": _params_dict(self.params),
                 "ids": self.ids, "order_keys": [_encode_key(k) for k in self.order_keys]}
+        self._settle()
         sh, sh_off = self.shingles.trimmed()
         fg, fg_off = self.figures.trimmed()
         buf = io.BytesIO()
