@@ -120,8 +120,8 @@ class DedupIndex:
         """Decide one block of rows given in decision order (see ``add``)."""
         p, m = self.params, len(self.ids)
         sh = shingle_all(texts, p)
-        sigs = mh.signatures(sh, p.num_perm)
-        keys, sk, sizes = mh.band_keys(sigs, p.bands), mh.sketch(sigs), np.diff(sh.offsets)
+        keys, sk = mh.keys_and_sketches(sh, p.num_perm, p.bands)
+        sizes = np.diff(sh.offsets)
         alias = _exact_copies(keys, sh, sizes == 0)
         active = np.flatnonzero((sizes > 0) & (alias < 0))
         self._settle()

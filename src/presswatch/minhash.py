@@ -25,7 +25,7 @@ from __future__ import annotations
 import functools
 import tomllib
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -255,13 +255,27 @@ def _shingles(tokens: np.ndarray, para: np.ndarray, counts: np.ndarray, k: int) 
 def signatures(sh: Shingled, num_perm: int = 128, rows: int = 2048) -> np.ndarray:
     """One-permutation MinHash signatures, shape (n, num_perm) uint32, densified; a text
     without shingles gets all 2**32-1. Computed ``rows`` texts at a time (cache-sized)."""
-    n = len(sh)
-    out = np.empty((n, num_perm), dtype=U32)
-    for lo in range(0, n, rows):
-        hi = min(lo + rows, n)
-        out[lo:hi] = _signatures(sh.shingles[sh.offsets[lo] : sh.offsets[hi]], sh.offsets[lo : hi + 1] - sh.offsets[lo],
-                                 num_perm)
+    out = np.empty((len(sh), num_perm), dtype=U32)
+    for lo, hi, sig in _signature_chunks(sh, num_perm, rows):
+        out[lo:hi] = sig
     return out
+
+
+def keys_and_sketches(sh: Shingled, num_perm: int, bands: int, rows: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+    """``band_keys`` and ``sketch`` of the signatures, without keeping the signatures."""
+    keys = np.empty((len(sh), bands), dtype=U32)
+    sketches = np.empty((len(sh), num_perm), dtype=np.uint8)
+    for lo, hi, sig in _signature_chunks(sh, num_perm, rows):
+        keys[lo:hi] = band_keys(sig, bands)
+        sketches[lo:hi] = sketch(sig)
+    return keys, sketches
+
+
+def _signature_chunks(sh: Shingled, num_perm: int, rows: int) -> Iterator[tuple[int, int, np.ndarray]]:
+    for lo in range(0, len(sh), rows):
+        hi = min(lo + rows, len(sh))
+        first = sh.offsets[lo]
+        yield lo, hi, _signatures(sh.shingles[first : sh.offsets[hi]], sh.offsets[lo : hi + 1] - first, num_perm)
 
 
 def _signatures(shingles: np.ndarray, offsets: np.ndarray, num_perm: int) -> np.ndarray:
