@@ -111,24 +111,25 @@ def colliding_pairs(
     packed = (keys.astype(U64) << U64(32)) | np.arange(n, dtype=U64)[:, None]
     packed = np.sort(packed.reshape(-1))
     same = (packed[1:] >> U64(32)) == (packed[:-1] >> U64(32))
-    rows = (packed & U64(0xFFFFFFFF)).astype(np.int64)
-    left_parts, right_parts = [], []
-    run = np.flatnonzero(same)
+    code = np.uint32 if n * n <= 2**32 else np.int64
+    rows = (packed & U64(0xFFFFFFFF)).astype(code)
+    parts = []
+    run = np.flatnonzero(same) + 1
+    later = rows[run]
     for lag in range(1, cap + 1):
         if len(run) == 0:
             break
-        left_parts.append(rows[run + 1 - lag])
-        right_parts.append(rows[run + 1])
-        run = run[run >= lag]
-        run = run[same[run - lag]]
-    if not left_parts:
+        parts.append(rows[run - lag] * code(n) + later)
+        at = np.flatnonzero(same[run[np.searchsorted(run, lag + 1):] - lag - 1]) + np.searchsorted(run, lag + 1)
+        run, later = run[at], later[at]
+    if not parts:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty
-    codes = np.concatenate(left_parts) * n + np.concatenate(right_parts)
+    codes = np.concatenate(parts)
     if keep is not None and min_bands <= 1:
-        codes = codes[keep(codes // n, codes % n)]
+        codes = codes[keep((codes // code(n)).astype(np.int64), (codes % code(n)).astype(np.int64))]
     codes = repeated(codes, min_bands)
-    left, right = codes // n, codes % n
+    left, right = (codes // code(n)).astype(np.int64), (codes % code(n)).astype(np.int64)
     if keep is not None and min_bands > 1:
         passed = keep(left, right)
         left, right = left[passed], right[passed]
@@ -196,18 +197,19 @@ class BandTable:
         self._settle()
         needles = np.ascontiguousarray(keys, dtype=np.uint32).reshape(-1)
         room = np.full(len(needles), cap, dtype=np.int64)
-        found = []
+        found = [np.zeros(0, dtype=np.int64)]
         for run in reversed(self.runs):
             at, lo, hi = run.find(needles)
             lo = np.maximum(lo, hi - room[at])
             c = np.maximum(hi - lo, 0)
             room[at] -= c
             rows = run.rows[np.repeat(lo - np.cumsum(c) + c, c) + np.arange(int(c.sum()))]
-            found.append(np.repeat(at // keys.shape[1], c) * (1 << 32) + rows.astype(np.int64))
-        if not found:
-            empty = np.zeros(0, dtype=np.int64)
-            return empty, empty
-        codes = repeated(np.concatenate(found), min_bands)
+            span = run.high - run.low + 1
+            code = np.uint32 if len(keys) * span <= 2**32 else np.int64
+            codes = repeated(np.repeat((at // keys.shape[1]).astype(code), c) * code(span) + (rows - run.low).astype(code),
+                             min_bands)
+            found.append((codes // code(span)).astype(np.int64) * (1 << 32) + (codes % code(span)).astype(np.int64) + run.low)
+        codes = np.sort(np.concatenate(found))
         return codes >> 32, codes & 0xFFFFFFFF
 
     @property
@@ -216,8 +218,9 @@ class BandTable:
 
 
 class _Run:
-    def __init__(self, keys: np.ndarray, first: np.ndarray, rows: np.ndarray) -> None:
+    def __init__(self, keys: np.ndarray, first: np.ndarray, rows: np.ndarray, low: int, high: int) -> None:
         self.keys, self.first, self.rows = keys, first, rows
+        self.low, self.high = low, high
         self.size = len(rows)
         self.bits = max(len(keys).bit_length() - 1, 1)
         bucket = (keys >> np.uint32(32 - self.bits)).astype(np.intp)
@@ -232,7 +235,9 @@ class _Run:
         key = (packed >> U64(32)).astype(np.uint32)
         new = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]])) if len(key) else np.zeros(0, np.intp)
         index = _index_type(len(packed))
-        return cls(key[new], np.append(new, len(key)).astype(index), (packed & U64(0xFFFFFFFF)).astype(index))
+        rows = (packed & U64(0xFFFFFFFF)).astype(index)
+        low, high = (int(rows.min()), int(rows.max())) if len(rows) else (0, 0)
+        return cls(key[new], np.append(new, len(key)).astype(index), rows, low, high)
 
     def merge(self, newer: _Run) -> _Run:
         """One run with the entries of both; ``newer`` holds only rows after those of ``self``."""
@@ -248,7 +253,10 @@ class _Run:
         sizes = _insert(sizes, pos[fresh], counts[fresh])
         first = np.zeros(len(sizes) + 1, dtype=_index_type(len(rows)))
         np.cumsum(sizes, out=first[1:])
-        return _Run(_insert(self.keys, pos[fresh], newer.keys[fresh]), first, rows)
+        low, high = (newer.low, newer.high) if self.size == 0 else (self.low, max(self.high, newer.high))
+        if newer.size == 0:
+            low, high = self.low, self.high
+        return _Run(_insert(self.keys, pos[fresh], newer.keys[fresh]), first, rows, low, high)
 
     def find(self, needles: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(needle, first row position, end row position) of the needles found."""
