@@ -203,7 +203,7 @@ def shingle_texts(texts: Sequence[str], shingle: int = 3) -> Shingled:
     else:
         tokens = np.zeros(0, dtype=U32)
     per_text = np.diff(np.searchsorted(starts, bounds), prepend=0, append=len(starts))[: n]
-    para = np.repeat(np.arange(n), per_text)
+    para = np.repeat(np.arange(n, dtype=np.int32), per_text)
 
     first = chars[starts]
     words, bitmap = _figure_words()
@@ -219,9 +219,8 @@ def shingle_texts(texts: Sequence[str], shingle: int = 3) -> Shingled:
     if run.any():
         tokens, para = tokens[~run], para[~run]
     keys = sorted_unique(_shingles(tokens, para, np.bincount(para, minlength=n), shingle))
-    shingles, sh_para = (keys & U64(_MAX)).astype(np.uint32), (keys >> U64(32)).astype(np.int64)
-    offsets = np.concatenate([[0], np.cumsum(np.bincount(sh_para, minlength=n))])
-    return Shingled(shingles, offsets.astype(np.int64), figures, fig_offsets.astype(np.int64))
+    offsets = np.searchsorted(keys, np.arange(n + 1, dtype=U64) << U64(32))
+    return Shingled(keys.astype(np.uint32), offsets.astype(np.int64), figures, fig_offsets.astype(np.int64))
 
 
 _SHINGLE_FACTORS = (0x9E3779B1, 0x85EBCA77, 0xC2B2AE3D, 0x27D4EB2F, 0x165667B1, 0xD3A2646C | 1, 0xFD7046C5, 0xB55A4F09)
