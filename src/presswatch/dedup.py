@@ -159,8 +159,12 @@ class DedupIndex:
         self._grow(m + len(new_kept))
         self._keys[m : m + len(new_kept)] = keys[new_kept]
         self._sketch[m : m + len(new_kept)] = sk[new_kept]
-        self.ids += [ids[i] for i in new_kept.tolist()]
-        self.order_keys += [order_keys[i] for i in new_kept.tolist()]
+        kept_rows = new_kept.tolist()
+        self.ids += [ids[i] for i in kept_rows]
+        if isinstance(order_keys, _Numbered):
+            self.order_keys += [(order_keys.start + i,) for i in kept_rows]
+        else:
+            self.order_keys += [order_keys[i] for i in kept_rows]
         self._pending.append((sh, new_kept))
         return results
 
