@@ -224,7 +224,7 @@ class _Run:
         self.size = len(rows)
         self.bits = max(len(keys).bit_length() - 1, 1)
         bucket = (keys >> np.uint32(32 - self.bits)).astype(np.intp)
-        start = np.full((1 << self.bits) + 1, len(keys), dtype=np.int64)
+        start = np.full((1 << self.bits) + 1, len(keys), dtype=_index_type(len(keys)))
         head = np.flatnonzero(np.concatenate([[True], bucket[1:] != bucket[:-1]])) if len(bucket) else bucket
         start[bucket[head]] = head
         self.start = np.minimum.accumulate(start[::-1])[::-1].copy()
@@ -261,8 +261,9 @@ class _Run:
     def find(self, needles: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(needle, first row position, end row position) of the needles found."""
         bucket = (needles >> np.uint32(32 - self.bits)).astype(np.intp)
-        at = np.flatnonzero(self.start[bucket + 1] > self.start[bucket])
-        pos, end = self.start[bucket[at]], self.start[bucket[at] + 1]
+        lo, hi = self.start[bucket], self.start[bucket + 1]
+        at = np.flatnonzero(hi > lo)
+        pos, end = lo[at].astype(np.int64), hi[at]
         owners, where = [], []
         while len(at):
             hit = np.flatnonzero(self.keys[pos] == needles[at])
