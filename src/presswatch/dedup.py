@@ -31,6 +31,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, datetime
+from itertools import islice
 from operator import attrgetter
 
 import numpy as np
@@ -333,21 +334,24 @@ def iter_matches(lines: Iterable[tuple[str, str]], *, chunk: int = _BLOCK, **par
     Here "before" means "earlier in the input": lines are numbered and fed to one
     ``DedupIndex`` ``chunk`` lines at a time, so every pair is verified exactly and the result
     equals ``find_duplicates`` with the line number as order key. Only kept lines are
-    remembered (shingle hashes, figures, MinHash signature; no text): memory grows linearly,
-    about 1.3 kB per kept line."""
+    remembered (shingle hashes, figures, band keys and an 8-bit sketch; no text): memory grows
+    linearly, about 1 kB per kept line. The garbage collector is paused while a chunk is read
+    and decided (never while the caller handles the matches)."""
     index = DedupIndex(**params)  # type: ignore[arg-type]
-    ids: list[str] = []
-    texts: list[str] = []
+    rows = iter(lines)
     done = 0
-    for line_id, text in lines:
-        ids.append(line_id)
-        texts.append(text)
-        if len(ids) == chunk:
-            yield from index.add_in_order(ids, texts, done)
-            done += len(ids)
-            ids, texts = [], []
-    if ids:
-        yield from index.add_in_order(ids, texts, done)
+    while True:
+        with _gc_paused():
+            ids: list[str] = []
+            texts: list[str] = []
+            for line_id, text in islice(rows, chunk):
+                ids.append(line_id)
+                texts.append(text)
+            matches = index.add_in_order(ids, texts, done) if ids else []
+        if not matches:
+            return
+        yield from matches
+        done += len(ids)
 
 
 def iter_duplicates(lines: Iterable[tuple[str, str]], **params: object) -> Iterator[tuple[str, str | None, float | None]]:
