@@ -1,8 +1,9 @@
 """Near-duplicate paragraphs and syndicated stories, at corpus scale.
 
 Paragraphs are shingled (``shingle`` consecutive folded words, every figure replaced by one
-placeholder, so a changed number does not lower the similarity), MinHashed (``num_perm``
-functions) and bucketed by LSH (``bands`` bands of ``num_perm // bands`` rows). A candidate
+placeholder, so a changed number does not lower the similarity), given a one-permutation
+MinHash signature (``num_perm`` densified bins, see ``minhash``) and bucketed by LSH
+(``bands`` bands of ``num_perm // bands`` bins). A candidate
 pair shares at least ``MIN_BANDS`` (2) band keys: with 32 x 4 that finds ~100% of pairs from
 Jaccard 0.7 up, 93% at 0.6, 60% at 0.5, and drops ~96% of the chance collisions of texts
 that only share a sentence or a template. Candidates are screened on 8-bit sketches
@@ -16,8 +17,9 @@ similar, then latest). Otherwise the later record is a ``duplicate``.
 
 Decisions follow a total order, never arrival order: records are taken by
 ``(order_key, id)``, in blocks of ``_BLOCK``; each is compared with the *kept* records before
-it (the index: band keys in sorted runs, shingle sets, figures; plus the earlier rows of its
-block) and becomes a duplicate of the first similar one with compatible figures. So any
+it (the index: band keys in a ``candidates.BandTable``, shingle sets, figures, sketches;
+plus the earlier rows of its block, found by one sort of the block's band keys) and becomes
+a duplicate of the first similar one with compatible figures. So any
 permutation of the same input gives the same answer, and memory grows with the kept records.
 ``iter_matches`` streams: the same engine, lines numbered in input order.
 """
