@@ -20,7 +20,7 @@ from presswatch.classify import (
     train_model,
 )
 from presswatch.errors import ModelError
-from presswatch.features import tokenize
+from presswatch.reading import tokenize
 from presswatch.evaluation import evaluate_model, evaluate_predictions, format_report, lexicon_baseline, read_corpus
 from presswatch.models import Article, Classification, Paragraph, Section, normalise_text
 
@@ -345,7 +345,7 @@ def test_a_malformed_stacked_layer_is_a_model_error(tmp_path):
 
 
 def test_windows_cut_from_one_tokenisation_equal_windows_prepared_alone():
-    from presswatch.features import prepare, prepare_spans
+    from presswatch.reading import prepare, prepare_spans
     texts = [r.text for r in read_corpus(sorted(CORPUS.glob("train-long-*.jsonl")))][:150]
     texts += [_glued("announcement", "negation", "figure only"), "Le DMP progresse. M. Durand le dit. « Tout va bien. » Mais il reste 3 mois… Fin!",
               "Une phrase\u00a0; puis l’œuvre d’art. Une autre, enfin."]

@@ -26,7 +26,8 @@ import sklearn
 
 from presswatch.errors import ModelError
 from presswatch.explain import Spans, cue_table, pick_cues
-from presswatch.features import Pairs, fold, prepare, prepare_spans, tokenize, transform_union, union_pairs
+from presswatch.features import Pairs, transform_union, union_pairs
+from presswatch.reading import fold, prepare, prepare_spans, tokenize
 from presswatch.models import LABELS, Article, Classification, Label
 
 if TYPE_CHECKING:

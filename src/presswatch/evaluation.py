@@ -11,7 +11,7 @@ from typing import Any
 
 from presswatch.classify import Model, ParagraphInput, classify_paragraphs
 from presswatch.errors import ModelError
-from presswatch.features import lexicon_label, prepare
+from presswatch.reading import lexicon_label, prepare
 from presswatch.models import LABELS, Label
 
 CORPUS_DIR = Path(__file__).parent / "data" / "corpus"

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from presswatch.features import CUES_PATH, NUMBER, tokenize
+from presswatch.reading import CUES_PATH, NUMBER, tokenize
 from presswatch.models import normalise_text
 
 MAX_CUES = 5

@@ -34,10 +34,9 @@ from presswatch.errors import ModelError
 from presswatch.evaluation import (
     CORPUS_DIR, Example, evaluate_model, evaluate_predictions, lexicon_baseline, long_paragraphs, read_corpus,
 )
-from presswatch.features import (
-    CharGrams, FocusBlock, HandFeatures, Prepare, heading_grams, lead_grams, prepare, word_grams,
-)
+from presswatch.features import CharGrams, FocusBlock, HandFeatures, Prepare, heading_grams, lead_grams, word_grams
 from presswatch.models import LABELS, normalise_text
+from presswatch.reading import prepare
 
 GRID = {"C": (10.0, 30.0), "words": (1.0, 1.5), "lead": (0.5, 1.0), "heading": (0.3, 0.7)}
 FIXED = {"chars": 1.0, "focus": 1.0, "hand": 0.5, "char_range": (2, 5), "max_iter": 3000}
