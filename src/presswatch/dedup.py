@@ -56,8 +56,8 @@ _SORT_KEY = attrgetter("order_key", "id")
 
 
 class DedupIndex:
-    """Kept paragraphs (unique or figure updates) of earlier runs: shingle sets, figures and
-    MinHash signatures, so a later run hashes only its new paragraphs. Earlier decisions are
+    """Kept paragraphs (unique or figure updates) of earlier runs: shingle sets, figures, band
+    keys and 8-bit sketches, so a later run hashes only its new paragraphs. Earlier decisions are
     never revised: a new record may become the duplicate of an indexed record even when its
     own order key is smaller (one batch over both runs would have kept the new one)."""
 
@@ -147,11 +147,6 @@ class DedupIndex:
         mine = (sh.figures, sh.figure_offsets)
         gap_x = cd.multiset_gaps(mine, q, (old_fig, old_foff), k)
         gap_w = cd.multiset_gaps(mine, right, mine, left)
-        partners: dict[int, list[tuple[int, float, int]]] = {}
-        for j, i, s, g in sorted(zip(q.tolist(), k.tolist(), jac_x.tolist(), gap_x.tolist())):
-            partners.setdefault(j, []).append((i, s, g))
-        for j, i, s, g in sorted(zip(right.tolist(), left.tolist(), jac_w.tolist(), gap_w.tolist())):
-            partners.setdefault(j, []).append((m + i, s, g))
 
         kept, kind, twin, sim = _decide(alias, m, (q, k, jac_x, gap_x), (right, left, jac_w, gap_w))
         results = [DuplicateMatch(i, None, None, "unique") for i in ids]
@@ -250,19 +245,20 @@ def _decide(alias: np.ndarray, m: int, *found: tuple[np.ndarray, ...]
     rows = np.concatenate([found[0][0], found[1][0]])
     mates = np.concatenate([found[0][1], found[1][1] + m])
     order = np.lexsort((mates, rows))
-    rows, mates = rows[order].tolist(), mates[order].tolist()
+    rows, mates = rows[order], mates[order].tolist()
     jac = np.concatenate([found[0][2], found[1][2]])[order].tolist()
     gaps = np.concatenate([found[0][3], found[1][3]])[order].tolist()
-    start = {}
-    for pos, j in enumerate(rows):
-        start.setdefault(j, pos)
+    heads = np.flatnonzero(np.concatenate([[True], rows[1:] != rows[:-1]])) if len(rows) else rows
+    start = dict(zip(rows[heads].tolist(), heads.tolist()))
+    rows = rows.tolist()
     copies = np.flatnonzero(alias >= 0).tolist()
+    alias = alias.tolist()
     kept = np.ones(n, dtype=bool)
     kind = ["unique"] * n
     twin: dict[int, int] = {}
     sim: dict[int, float] = {}
     for j in sorted({*start, *copies}):
-        rep = int(alias[j])
+        rep = alias[j]
         if rep >= 0:
             kept[j] = False
             dup = kind[rep] == "duplicate"

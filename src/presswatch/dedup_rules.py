@@ -4,7 +4,7 @@ pre-test) and the figure rule that tells a duplicate from a figure update."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,15 +81,6 @@ def choose_twin(partners: Iterable[tuple[int, float, int]]) -> tuple[str, int, f
         if best is None or (gap, -s) <= (best[0], -best[1]):
             best = (gap, s, i)
     return ("figure_update", best[2], best[1]) if best else ("unique", -1, 0.0)
-
-
-def to_match(record_id: str, decision: tuple[str, int, float], name: Callable[[int], str]) -> DuplicateMatch:
-    kind, i, s = decision
-    return DuplicateMatch(record_id, name(i), round(s, 4), kind) if i >= 0 else DuplicateMatch(record_id, None, None, kind)
-
-
-def sort_key(record: ParagraphRecord) -> tuple:
-    return (record.order_key, record.id)
 
 
 def shingle_all(texts: Sequence[str], params: Params) -> mh.Shingled:
