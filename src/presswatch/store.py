@@ -12,11 +12,11 @@ by step):
     facts            paragraph_id -> programmes, figures, quotes
     paragraph_marks  paragraph_id, kind ('duplicate' | 'figure_update' | 'reported'), other_id,
                      similarity, at, detail; idempotent
-    stories          article_id -> story_id, canonical_id
+    stories          article_id -> story_id, canonical_id  (marks, stories, index: store_corpus.py)
     failures         source, uri, stage, reason, first and last time (at, last_at), attempts,
                      resolved_at; one open row per (source, uri, stage, reason)
     runs             started, finished, stats
-    fetch_state      url -> etag, last_modified, content_hash, status, fetched_at
+    fetch_state      url -> etag, last_modified, content_hash, status, fetched_at  (store_log.py)
     dedup_state      (version 2) the persisted near-duplicate index, one blob
     dedup_seen       (version 2) paragraph ids already through the corpus-level dedup;
                      articles.origin (version 2): the configured source an article came from
@@ -31,23 +31,27 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 from presswatch.errors import StoreError
-from presswatch.models import Article, Classification, Failure, ParagraphFacts, Period
-from presswatch.stored import FetchState, Mark, MarkKind, StoredArticle, assemble, fetch_state_of
+from presswatch.models import Article, Classification, ParagraphFacts, Period
+from presswatch.store_corpus import CorpusState
+from presswatch.store_log import SourceLog, iso_text, utc_now
+from presswatch.stored import FetchState, Mark, StoredArticle, assemble
 
 __all__ = ["FetchState", "Mark", "SCHEMA_VERSION", "Store", "StoredArticle", "open_store"]
 
 SaveStatus = Literal["new", "unchanged", "revised"]
 
 @cache
+
+
 def _migrations() -> tuple[str, ...]:
     """The SQL scripts of ``data/schema/``, in order; script i upgrades version i to i + 1."""
     folder = resources.files("presswatch") / "data" / "schema"
@@ -56,14 +60,6 @@ def _migrations() -> tuple[str, ...]:
 
 
 SCHEMA_VERSION = 2
-_MARK_SQL = (
-    "INSERT OR IGNORE INTO paragraph_marks (paragraph_id, kind, other_id, similarity, at, detail)"
-    " VALUES (?,?,?,?,?,?)"
-)
-_STORY_SQL = (
-    "INSERT INTO stories VALUES (?,?,?) ON CONFLICT(article_id) DO UPDATE SET"
-    " story_id = excluded.story_id, canonical_id = excluded.canonical_id"
-)
 
 
 def open_store(path: Path) -> Store:
@@ -106,15 +102,7 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
             raise
 
 
-def _iso(value: datetime | date | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-class Store:
+class Store(SourceLog, CorpusState):
     """A presswatch database; use ``open_store`` to get one, close it (or use ``with``)."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
@@ -171,7 +159,7 @@ class Store:
         Same URL, new content: 'revised', a new revision whose paragraphs become current.
         Open failures for the article's URL, canonical URL and ``uri`` are marked resolved.
         """
-        seen = _iso(seen_at or _now())
+        seen = iso_text(seen_at or utc_now())
         labels, found = list(classifications), list(facts)
         known = {p.id for p in article.paragraphs}
         stray = sorted(({c.paragraph_id for c in labels} | {f.paragraph_id for f in found}) - known)
@@ -188,7 +176,7 @@ class Store:
                 status, revision, first_seen = "unchanged", row["revision"], row["first_seen"]
             else:
                 status, revision, first_seen = "revised", row["revision"] + 1, row["first_seen"]
-            day = _iso(article.published) or str(first_seen)[:10]
+            day = iso_text(article.published) or str(first_seen)[:10]
             conn.execute(
                 "INSERT INTO articles (id, url, canonical_url, title, source, published, author,"
                 " date_source, declared_language, language, relevant, topics, day, first_seen,"
@@ -202,7 +190,7 @@ class Store:
                 " content_hash=excluded.content_hash, origin=excluded.origin",
                 (
                     article.id, article.url, article.canonical_url, article.title, article.source,
-                    _iso(article.published), article.author, article.date_source,
+                    iso_text(article.published), article.author, article.date_source,
                     article.declared_language, article.language,
                     None if article.relevant is None else int(article.relevant),
                     json.dumps(list(article.topics), ensure_ascii=False), day, first_seen, seen,
@@ -252,137 +240,6 @@ class Store:
             ],
         )
 
-    def record_failure(self, failure: Failure) -> None:
-        """Record a failure; the same open failure again only moves its last time and count."""
-        with self._write() as conn:
-            conn.execute(
-                "INSERT INTO failures (source, uri, stage, reason, at, last_at) VALUES (?,?,?,?,?,?)"
-                " ON CONFLICT (source, uri, stage, reason) WHERE resolved_at IS NULL DO UPDATE SET"
-                " last_at = max(last_at, excluded.last_at), attempts = attempts + 1",
-                (failure.source, failure.uri, failure.stage, failure.reason, _iso(failure.at), _iso(failure.at)),
-            )
-
-    def resolve_failures(self, uri: str, at: datetime | None = None) -> int:
-        """Mark the open failures of ``uri`` resolved; return how many were open."""
-        with self._write() as conn:
-            cursor = conn.execute(
-                "UPDATE failures SET resolved_at = ? WHERE uri = ? AND resolved_at IS NULL",
-                (_iso(at or _now()), uri),
-            )
-            return cursor.rowcount
-
-    def failures_in(self, period: Period) -> list[Failure]:
-        """Failures still open whose last occurrence is on or after the period's start.
-
-        A failure that recurs, or happened after the period (e.g. during the run that builds
-        the digest), is shown; one last seen before the period was shown in earlier digests.
-        One row per (source, uri, stage): the latest; ``at`` is its last occurrence.
-        """
-        rows = self._read(
-            "SELECT source, uri, stage, reason, max(last_at) AS at FROM failures"
-            " WHERE resolved_at IS NULL AND substr(last_at, 1, 10) >= ?"
-            " GROUP BY source, uri, stage ORDER BY source, uri, stage",
-            (period.start.isoformat(),),
-        )
-        return [
-            Failure(r["source"], r["uri"], r["stage"], r["reason"], datetime.fromisoformat(r["at"]))
-            for r in rows
-        ]
-
-    def start_run(self, started: datetime | None = None) -> int:
-        with self._write() as conn:
-            cursor = conn.execute("INSERT INTO runs (started) VALUES (?)", (_iso(started or _now()),))
-            return int(cursor.lastrowid or 0)
-
-    def finish_run(self, run_id: int, stats: Mapping[str, Any], finished: datetime | None = None) -> None:
-        with self._write() as conn:
-            conn.execute(
-                "UPDATE runs SET finished = ?, stats = ? WHERE id = ?",
-                (_iso(finished or _now()), json.dumps(dict(stats), ensure_ascii=False, default=str), run_id),
-            )
-
-    def get_fetch_state(self, url: str) -> FetchState | None:
-        rows = self._read("SELECT * FROM fetch_state WHERE url = ?", (url,))
-        if not rows:
-            return None
-        return fetch_state_of(rows[0])
-
-    def fetch_states(self, urls: Iterable[str] | None = None) -> dict[str, FetchState]:
-        """Stored fetch states by URL: of the given URLs, or all of them."""
-        if urls is None:
-            rows = self._read("SELECT * FROM fetch_state")
-        else:
-            wanted = sorted(set(urls))
-            rows = [r for i in range(0, len(wanted), 500) for r in self._read(
-                f"SELECT * FROM fetch_state WHERE url IN ({','.join('?' * len(wanted[i:i + 500]))})",
-                wanted[i:i + 500])]
-        return {r["url"]: fetch_state_of(r) for r in rows}
-
-    def open_failures(self, source: str) -> list[Failure]:
-        """The failures of a source not resolved yet, oldest first."""
-        rows = self._read(
-            "SELECT source, uri, stage, reason, last_at FROM failures"
-            " WHERE source = ? AND resolved_at IS NULL ORDER BY at, id",
-            (source,),
-        )
-        return [Failure(r["source"], r["uri"], r["stage"], r["reason"], datetime.fromisoformat(r["last_at"]))
-                for r in rows]
-
-    def set_fetch_state(
-        self,
-        url: str,
-        *,
-        etag: str | None = None,
-        last_modified: str | None = None,
-        content_hash: str | None = None,
-        status: int | None = None,
-        fetched_at: datetime | None = None,
-    ) -> None:
-        with self._write() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO fetch_state VALUES (?,?,?,?,?,?)",
-                (url, etag, last_modified, content_hash, status, _iso(fetched_at or _now())),
-            )
-
-    def mark_paragraph(
-        self,
-        paragraph_id: str,
-        kind: MarkKind,
-        *,
-        other_id: str | None = None,
-        similarity: float | None = None,
-        detail: str | None = None,
-        at: datetime | date | None = None,
-    ) -> None:
-        """Mark a paragraph (idempotent: the same mark twice is one row)."""
-        self._mark([(paragraph_id, kind, other_id, similarity, _iso(at or _now()), detail)])
-
-    def mark_reported(self, paragraph_ids: Iterable[str], period_key: str, day: date) -> None:
-        """Record that these paragraphs went out in the digest of ``period_key`` (day: its start)."""
-        self._mark([(pid, "reported", None, None, day.isoformat(), period_key) for pid in paragraph_ids])
-
-    def _mark(self, rows: list[tuple[Any, ...]]) -> None:
-        with self._write() as conn:
-            conn.executemany(_MARK_SQL, rows)
-
-    def reported_before(self, day: date, kind: str | None = None) -> dict[str, date]:
-        """Paragraphs reported in a digest whose period started before ``day``, with the first day.
-
-        ``kind`` ('week' or 'month') keeps to one series: a monthly digest is not a repeat of
-        the weekly ones.
-        """
-        series = {"week": " AND detail LIKE '%-W%'", "month": " AND detail NOT LIKE '%-W%'"}.get(kind or "", "")
-        rows = self._read(
-            "SELECT paragraph_id, min(at) AS at FROM paragraph_marks"
-            f" WHERE kind = 'reported' AND at < ?{series} GROUP BY paragraph_id",
-            (day.isoformat(),),
-        )
-        return {r["paragraph_id"]: date.fromisoformat(r["at"][:10]) for r in rows}
-
-    def set_story(self, article_id: str, story_id: str, canonical_id: str) -> None:
-        with self._write() as conn:
-            conn.execute(_STORY_SQL, (article_id, story_id, canonical_id))
-
     def counts(self) -> dict[str, int]:
         """Row count of every table, plus the number of open failures."""
         tables = ("articles", "revisions", "paragraphs", "removals", "classifications", "facts",
@@ -398,18 +255,6 @@ class Store:
         weeks = {Period.containing("week", d) for d in days}
         months = {Period.containing("month", d) for d in days}
         return [p.key for p in sorted(weeks, key=_start)] + [p.key for p in sorted(months, key=_start)]
-
-    def source_status(self, source: str, url: str | None = None) -> str:
-        """One line on a configured source: articles, last seen, last fetch of ``url``, open failures."""
-        row = self._read("SELECT count(*), max(last_seen) FROM articles WHERE origin = ?", (source,))[0]
-        failed = self._read(
-            "SELECT count(*) FROM failures WHERE source = ? AND resolved_at IS NULL", (source,)
-        )[0][0]
-        parts = [f"{row[0]} article(s)", f"last seen {row[1][:16].replace('T', ' ')}" if row[1] else "never ingested"]
-        fetched = self.get_fetch_state(url) if url else None
-        if fetched is not None:
-            parts.append(f"last fetch {str(fetched.fetched_at)[:16].replace('T', ' ')} (HTTP {fetched.status})")
-        return ", ".join([*parts, f"{failed} open failure(s)"])
 
     def articles_in(self, period: Period) -> list[StoredArticle]:
         """Articles whose day (published, else first seen) falls in ``period``, current revision."""
@@ -446,77 +291,8 @@ class Store:
 
     # corpus-level dedup (see presswatch.corpus)
 
-    def unindexed_paragraphs(self) -> list[sqlite3.Row]:
-        """Current paragraphs not yet through the corpus dedup: id, text, day, article_id, position."""
-        return self._read(
-            "SELECT p.id, p.text, a.day, a.id AS article_id, p.position FROM paragraphs p"
-            " JOIN articles a ON a.id = p.article_id AND a.revision = p.revision"
-            " WHERE p.id NOT IN (SELECT paragraph_id FROM dedup_seen) ORDER BY a.day, a.id, p.position"
-        )
-
-    def paragraph_texts(self, ids: Iterable[str]) -> dict[str, tuple[str, str]]:
-        """Text and article day of the given paragraph ids."""
-        wanted = list(dict.fromkeys(ids))
-        found: dict[str, tuple[str, str]] = {}
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            rows = self._read(
-                "SELECT p.id, p.text, a.day FROM paragraphs p JOIN articles a ON a.id = p.article_id"
-                f" WHERE p.id IN ({','.join('?' * len(chunk))})",
-                chunk,
-            )
-            found.update({r["id"]: (r["text"], r["day"]) for r in rows})
-        return found
-
-    def story_candidates(self, start: date, end: date) -> list[tuple[str, str, date | None, tuple[str, ...]]]:
-        """Articles whose day is in [start, end): id, outlet, published, current paragraphs."""
-        rows = self._read(
-            "SELECT a.id, a.source, a.published, p.text FROM articles a JOIN paragraphs p"
-            " ON p.article_id = a.id AND p.revision = a.revision WHERE a.day >= ? AND a.day < ?"
-            " ORDER BY a.id, p.position",
-            (start.isoformat(), end.isoformat()),
-        )
-        grouped: dict[str, tuple[str, str | None, list[str]]] = {}
-        for r in rows:
-            grouped.setdefault(r["id"], (r["source"], r["published"], []))[2].append(r["text"])
-        return [
-            (aid, outlet, date.fromisoformat(pub) if pub else None, tuple(texts))
-            for aid, (outlet, pub, texts) in grouped.items()
-        ]
-
-    def dedup_index(self) -> bytes | None:
-        rows = self._read("SELECT data FROM dedup_state WHERE name = 'paragraphs'")
-        return bytes(rows[0]["data"]) if rows else None
-
-    def reset_corpus_state(self) -> None:
-        """Forget the dedup index and which paragraphs it saw (marks and stories stay)."""
-        with self._write() as conn:
-            conn.execute("DELETE FROM dedup_state")
-            conn.execute("DELETE FROM dedup_seen")
-
-    def save_corpus_state(
-        self,
-        index: bytes,
-        seen: Iterable[str],
-        marks: Iterable[tuple[str, MarkKind, str | None, float | None, str | None]],
-        stories: Iterable[tuple[str, str, str]],
-        at: datetime | None = None,
-    ) -> None:
-        """One transaction: the index, the paragraphs it has seen, their marks and the stories."""
-        stamp = (at or _now()).isoformat()
-        with self._write() as conn:
-            conn.execute(
-                "INSERT INTO dedup_state VALUES ('paragraphs', ?, ?) ON CONFLICT(name) DO UPDATE SET"
-                " data = excluded.data, updated_at = excluded.updated_at",
-                (index, stamp),
-            )
-            conn.executemany("INSERT OR IGNORE INTO dedup_seen VALUES (?)", [(pid,) for pid in seen])
-            conn.executemany(_MARK_SQL, [(pid, kind, other, sim, stamp, detail) for pid, kind, other, sim, detail in marks])
-            conn.executemany(_STORY_SQL, list(stories))
-
 def _start(period: Period) -> date:
     return period.start
-
 
 
 def _json(values: Iterable[str]) -> str:
