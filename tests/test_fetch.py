@@ -13,10 +13,8 @@ import pytest
 
 from presswatch.config import FetchSettings
 from presswatch.errors import FetchError, TransientFetchError
-from presswatch.fetch import (
-    Fetcher, RobotsDisallowedError, UnsafeURLError, address_kind, check_url, fetch_document, retry_after,
-    user_agent,
-)
+from presswatch.fetch import Fetcher, RobotsDisallowedError, fetch_document, retry_after, user_agent
+from presswatch.urlsafety import UnsafeURLError, address_kind, check_url
 from webserver import WebServer, article_html
 
 SETTINGS = FetchSettings(

@@ -16,19 +16,17 @@ Every request goes through a ``Fetcher`` (one per run and source, closed after u
   backoff, honouring ``Retry-After`` up to ``RETRY_AFTER_CAP`` seconds (a longer wait asked by
   the server gives up at once); what still fails is a ``TransientFetchError``.
 
-Refusals carry their kind: ``UnsafeURLError`` (safety) and ``RobotsDisallowedError`` (robots),
-both ``FetchError``s.
+Refusals carry their kind: ``UnsafeURLError`` (safety, ``presswatch.urlsafety``) and
+``RobotsDisallowedError`` (robots), both ``FetchError``s.
 """
 
 from __future__ import annotations
 
 import hashlib
-import ipaddress
-import socket
 import threading
 import time
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -43,6 +41,7 @@ from presswatch.errors import FetchError, TransientFetchError
 from presswatch.models import RawDocument
 from presswatch.robots import Rules, read_rules
 from presswatch.store import FetchState
+from presswatch.urlsafety import check_url
 
 Kind = Literal["page", "feed", "robots"]
 PAGE_TYPES = ("text/html", "application/xhtml+xml")
@@ -56,10 +55,6 @@ ACCEPT = {
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 RETRY_AFTER_CAP = 60.0
 ROBOTS_MAX_BYTES = 512 * 1024
-
-
-class UnsafeURLError(FetchError):
-    """The URL's scheme or host is refused (private, loopback, link-local... addresses)."""
 
 
 class RobotsDisallowedError(FetchError):
@@ -247,68 +242,6 @@ class Fetcher:
                 yield
             finally:
                 self._last[host] = time.monotonic()
-
-
-def check_url(url: str, allow_hosts: Sequence[str] = ()) -> None:
-    """Refuse (``UnsafeURLError``) a URL that is not http(s) or whose host is not public."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise UnsafeURLError(f"refused: malformed URL ({exc})", url=url) from exc
-    if parts.scheme not in ("http", "https"):
-        raise UnsafeURLError(f"refused: scheme {parts.scheme or '(none)'!r} is not http or https", url=url)
-    host = (parts.hostname or "").rstrip(".")
-    if not host:
-        raise UnsafeURLError("refused: no host in URL", url=url)
-    if parts.username or parts.password:
-        raise UnsafeURLError("refused: credentials in URL", url=url)
-    addresses = _addresses(host, port or (443 if parts.scheme == "https" else 80), url)
-    if _allowed(host, addresses, allow_hosts):
-        return
-    for address in addresses:
-        kind = address_kind(address)
-        if kind:
-            shown = host if host == str(address) else f"{host} ({address})"
-            article = "an" if kind[0] in "aeiou" else "a"
-            raise UnsafeURLError(f"refused: {shown} is {article} {kind} address", url=url)
-
-
-def address_kind(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
-    """Why an address is not public (``None`` if it is)."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    for kind in ("loopback", "link_local", "unspecified", "multicast", "reserved", "private"):
-        if getattr(address, f"is_{kind}"):
-            return kind.replace("_", "-")
-    return None if address.is_global else "non-public"
-
-
-def _addresses(host: str, port: int, url: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
-    try:
-        return [ipaddress.ip_address(host)]
-    except ValueError:
-        pass
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        error = TransientFetchError if exc.errno == socket.EAI_AGAIN else FetchError
-        raise error(f"cannot resolve {host}: {exc.strerror}", url=url) from exc
-    return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
-
-
-def _allowed(host: str, addresses: Sequence[ipaddress.IPv4Address | ipaddress.IPv6Address],
-             allow_hosts: Sequence[str]) -> bool:
-    for entry in allow_hosts:
-        if entry.lower().rstrip(".") == host.lower():
-            return True
-        try:
-            network = ipaddress.ip_network(entry, strict=False)
-        except ValueError:
-            continue
-        if addresses and all(a in network for a in addresses):
-            return True
-    return False
 
 
 def media_type(content_type: str | None) -> str:

@@ -22,9 +22,10 @@ from datetime import date, datetime, timezone
 from presswatch.config import FetchSettings, SourceSpec
 from presswatch.errors import ExtractError, FetchError, SourceError, TransientFetchError
 from presswatch.feeds import Entry, parse_listing
-from presswatch.fetch import Fetcher, RobotsDisallowedError, UnsafeURLError
+from presswatch.fetch import Fetcher, RobotsDisallowedError
 from presswatch.models import Failure, RawDocument
 from presswatch.store import FetchState
+from presswatch.urlsafety import UnsafeURLError
 
 MAX_INDEX_DEPTH = 2
 LISTING_STAGE = "feed"
