@@ -33,7 +33,7 @@ from presswatch.models import LABELS, Article, Classification, Label
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
-    from presswatch.training import ModelCard
+    from presswatch.modelcard import ModelCard
 
 MODEL_DIR = Path(__file__).parent / "data" / "model"
 MODEL_PATH = MODEL_DIR / "classifier.bin"
