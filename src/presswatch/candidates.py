@@ -195,7 +195,10 @@ class BandTable:
         ``min_bands`` band keys; per key only the ``cap`` latest indexed rows (a huge bucket
         stays linear). Runs hold rows in age order, so they are read newest first."""
         self._settle()
-        needles = np.ascontiguousarray(keys, dtype=np.uint32).reshape(-1)
+        flat = np.ascontiguousarray(keys, dtype=np.uint32).reshape(-1)
+        packed = np.sort((flat.astype(U64) << U64(32)) | np.arange(len(flat), dtype=U64))
+        needles = (packed >> U64(32)).astype(np.uint32)
+        owner = ((packed & U64(0xFFFFFFFF)) // U64(keys.shape[1])).astype(np.int64)
         room = np.full(len(needles), cap, dtype=np.int64)
         found = [np.zeros(0, dtype=np.int64)]
         for run in reversed(self.runs):
@@ -206,7 +209,7 @@ class BandTable:
             rows = run.rows[np.repeat(lo - np.cumsum(c) + c, c) + np.arange(int(c.sum()))]
             span = run.high - run.low + 1
             code = np.uint32 if len(keys) * span <= 2**32 else np.int64
-            codes = repeated(np.repeat((at // keys.shape[1]).astype(code), c) * code(span) + (rows - run.low).astype(code),
+            codes = repeated(np.repeat(owner[at].astype(code), c) * code(span) + (rows - run.low).astype(code),
                              min_bands)
             found.append((codes // code(span)).astype(np.int64) * (1 << 32) + (codes % code(span)).astype(np.int64) + run.low)
         codes = np.sort(np.concatenate(found))
