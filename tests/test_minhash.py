@@ -148,3 +148,35 @@ def test_colliding_pairs_respects_the_cap_and_the_band_count():
     assert list(zip(left.tolist(), right.tolist())) == [(0, 1), (0, 2), (1, 2), (1, 4), (2, 3), (2, 4)]
     left, right = cd.colliding_pairs(keys, cap=4, min_bands=2)
     assert list(zip(left.tolist(), right.tolist())) == [(0, 1)]
+
+
+def test_merged_band_runs_keep_the_directory_of_a_fresh_run():
+    rng = np.random.default_rng(11)
+    table, rows = cd.BandTable(), 0
+    for size in (300, 150, 100, 40, 500, 20):
+        keys = (rng.integers(0, 900, (size, 8), dtype=np.uint64) * 2654435761 % 2**32).astype(np.uint32)
+        table.add(keys, np.arange(rows, rows + size))
+        rows += size
+        table.query(keys[:1])
+        for run in table.runs:
+            fresh = cd._Run(run.keys, run.first, run.rows, run.low, run.high)
+            assert run.start.dtype == fresh.start.dtype and run.start.tolist() == fresh.start.tolist()
+
+
+def test_repeated_keeps_values_seen_often_enough_once():
+    codes = np.array([5, 1, 5, 3, 5, 1, 9, 3, 3, 3], dtype=np.int64)
+    assert cd.repeated(codes, 2).tolist() == [1, 3, 5]
+    assert cd.repeated(codes, 3).tolist() == [3, 5]
+    assert cd.repeated(codes, 1).tolist() == [1, 3, 5, 9]
+
+
+@pytest.mark.parametrize("rows", [[0, 2, 3], [3, 0, 2], []])
+def test_ragged_rows_are_appended_in_the_order_given(rows):
+    values = np.arange(10, dtype=np.uint32)
+    offsets = np.array([0, 2, 2, 5, 10])
+    ragged = cd.Ragged()
+    ragged.extend(values, offsets, np.array(rows, dtype=np.int64))
+    got_values, got_offsets = ragged.trimmed()
+    want = [values[offsets[r] : offsets[r + 1]].tolist() for r in rows]
+    assert got_values.tolist() == [v for row in want for v in row]
+    assert np.diff(got_offsets).tolist() == [len(row) for row in want]

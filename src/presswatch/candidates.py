@@ -94,6 +94,10 @@ def repeated(codes: np.ndarray, times: int) -> np.ndarray:
     codes = np.sort(codes)
     if times <= 1 or len(codes) == 0:
         return sorted_unique(codes)
+    if times == 2:
+        again = codes[1:] == codes[:-1]
+        again[1:] &= ~again[:-1]
+        return codes[1:][again]
     start = np.flatnonzero(np.concatenate([[True], codes[1:] != codes[:-1]]))
     count = np.diff(np.append(start, len(codes)))
     return codes[start[count >= times]]
@@ -147,8 +151,13 @@ class Ragged:
 
     def extend(self, values: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> None:
         lengths = offsets[rows + 1] - offsets[rows]
-        take = np.repeat(offsets[rows] - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
-        chunk = values[take + np.arange(int(lengths.sum()))]
+        if np.all(rows[1:] > rows[:-1]):
+            chosen = np.zeros(len(offsets) - 1, dtype=bool)
+            chosen[rows] = True
+            chunk = values[offsets[0] : offsets[-1]][np.repeat(chosen, np.diff(offsets))]
+        else:
+            take = np.repeat(offsets[rows] - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+            chunk = values[take + np.arange(int(lengths.sum()))]
         if self.size + len(chunk) > len(self.values):  # amortised doubling; an empty array grows too
             grown = max(2 * len(self.values), self.size + len(chunk), 1024)
             self.values = np.concatenate([self.values, np.zeros(grown - len(self.values), dtype=self.values.dtype)])
@@ -221,11 +230,15 @@ class BandTable:
 
 
 class _Run:
-    def __init__(self, keys: np.ndarray, first: np.ndarray, rows: np.ndarray, low: int, high: int) -> None:
+    def __init__(self, keys: np.ndarray, first: np.ndarray, rows: np.ndarray, low: int, high: int,
+                 start: np.ndarray | None = None) -> None:
         self.keys, self.first, self.rows = keys, first, rows
         self.low, self.high = low, high
         self.size = len(rows)
-        self.bits = max(len(keys).bit_length() - 1, 1)
+        self.bits = _bits(len(keys))
+        if start is not None:
+            self.start = start
+            return
         bucket = (keys >> np.uint32(32 - self.bits)).astype(np.intp)
         start = np.full((1 << self.bits) + 1, len(keys), dtype=_index_type(len(keys)))
         head = np.flatnonzero(np.concatenate([[True], bucket[1:] != bucket[:-1]])) if len(bucket) else bucket
@@ -259,7 +272,13 @@ class _Run:
         low, high = (newer.low, newer.high) if self.size == 0 else (self.low, max(self.high, newer.high))
         if newer.size == 0:
             low, high = self.low, self.high
-        return _Run(_insert(self.keys, pos[fresh], newer.keys[fresh]), first, rows, low, high)
+        keys = _insert(self.keys, pos[fresh], newer.keys[fresh])
+        start = None
+        if _bits(len(keys)) == self.bits and self.start.dtype == _index_type(len(keys)):
+            added = np.bincount(newer.keys[fresh] >> np.uint32(32 - self.bits), minlength=1 << self.bits)
+            start = self.start.copy()
+            start[1:] += np.cumsum(added, dtype=start.dtype)
+        return _Run(keys, first, rows, low, high, start)
 
     def find(self, needles: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(needle, first row position, end row position) of the needles found."""
@@ -280,6 +299,11 @@ class _Run:
             return empty, empty, empty
         at, k = np.concatenate(owners), np.concatenate(where)
         return at, self.first[k].astype(np.int64), self.first[k + 1].astype(np.int64)
+
+
+def _bits(keys: int) -> int:
+    """Directory bits for ``keys`` distinct keys (1 to 2 keys per bucket)."""
+    return max(keys.bit_length() - 1, 1)
 
 
 def _index_type(size: int) -> type:
