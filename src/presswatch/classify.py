@@ -43,6 +43,7 @@ FORMAT_VERSION = 1
 _TOKEN = re.compile(r"[\w\u2019\u02bc'`´]+|[%€]")
 _SENTENCE_END = re.compile(r"(?<![\s(][A-Z])[.!?\u2026]+[\s\u00a0]*[»\u201d\"]?\s+(?=[«\u201c\"(\[]?\s?[A-ZÀ-ÖØ-Þ0-9])")
 LONG_WORDS = 70
+STACK_FEATURES = 18
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,9 +206,6 @@ def stack_features(parts: np.ndarray, lengths: np.ndarray, whole: np.ndarray) ->
     return np.concatenate([whole, parts.max(axis=0), mean, parts[0], parts[-1], share])
 
 
-STACK_FEATURES = 18
-
-
 def decide(parts: np.ndarray, lengths: np.ndarray, rule: LongRule, labels: Sequence[str],
            whole: np.ndarray | None = None) -> tuple[int, float, int]:
     """(label index, score, deciding row: a window index, or ``len(parts)`` for ``whole``)."""
@@ -241,7 +239,7 @@ def classify_paragraphs(items: Sequence[ParagraphInput], model: Model | None = N
     whole = np.full(len(items), -1)
     parts: list[tuple[int, int]] = []
     owner: list[int] = []
-    spans: list[tuple[int, list[tuple[int, int]]]] = []
+    spans: list[tuple[int, int, list[tuple[int, int]]]] = []
     for n, item in enumerate(items):
         text = item.text
         found = windows(text, rule.sizes, rule.step) if (
@@ -251,13 +249,13 @@ def classify_paragraphs(items: Sequence[ParagraphInput], model: Model | None = N
             pairs.append((text, item.heading))
         if found:
             parts.append((len(pairs), len(pairs) + len(found)))
-            spans.append((len(pairs), found))
+            spans.append((n, len(pairs), found))
             pairs.extend((text[a:b], item.heading) for a, b in found)
             owner.extend([n] * (len(found) + (whole[n] >= 0)))
         else:
             parts.append((0, 0))
             owner.append(n)
-    docs = _prepare_all(pairs, items, spans, parts, whole)
+    docs = _prepare_all(pairs, items, spans, whole)
     x = transform_union(model.pipeline.named_steps["features"], docs, model.pairs).tocsr()
     proba = model.pipeline.named_steps["clf"].predict_proba(x)
     labels = model.labels
@@ -293,13 +291,11 @@ def classify_paragraphs(items: Sequence[ParagraphInput], model: Model | None = N
 
 
 def _prepare_all(pairs: Sequence[tuple[str, str | None]], items: Sequence[ParagraphInput],
-                 spans: Sequence[tuple[int, list[tuple[int, int]]]], parts: Sequence[tuple[int, int]],
-                 whole: np.ndarray) -> list[Any]:
-    """``prepare(pairs)``, with each long paragraph and its windows cut from one tokenisation."""
-    owner_of = {lo: n for n, (lo, hi) in enumerate(parts) if hi > lo}
+                 spans: Sequence[tuple[int, int, list[tuple[int, int]]]], whole: np.ndarray) -> list[Any]:
+    """``prepare(pairs)``, with each long paragraph (item ``n``, windows from row ``start``) and
+    its windows cut from one tokenisation."""
     cut: list[tuple[int, ParagraphInput, list[tuple[int, int]]]] = []
-    for start, found in spans:
-        n = owner_of[start]
+    for n, start, found in spans:
         with_whole = int(whole[n] >= 0 and whole[n] == start - 1)
         cut.append((start - with_whole, items[n], [(0, len(items[n].text))] * with_whole + found))
     in_window = np.zeros(len(pairs), dtype=bool)
