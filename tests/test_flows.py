@@ -13,6 +13,7 @@ from bs4 import BeautifulSoup
 from presswatch.models import Period
 from presswatch.store import open_store
 
+from configfile import write_config as write_base
 from conftest import SEED
 
 REPO = Path(__file__).resolve().parents[1]
@@ -22,21 +23,7 @@ pytestmark = pytest.mark.usefixtures("prefect_api")
 
 
 def write_config(tmp_path: Path, articles: Path) -> Path:
-    config = tmp_path / "presswatch.toml"
-    config.write_text(
-        f"""
-[presswatch]
-work_dir = "{tmp_path / 'state'}"
-reports_dir = "{tmp_path / 'reports'}"
-
-[[sources]]
-name = "local"
-kind = "folder"
-path = "{articles}"
-""",
-        encoding="utf-8",
-    )
-    return config
+    return write_base(tmp_path, f'[[sources]]\nname = "local"\nkind = "folder"\npath = "{articles}"\n')
 
 
 def seed_body(seed: Path) -> list[str]:

@@ -13,7 +13,19 @@ import pytest
 from presswatch.digest import build_digest
 from presswatch.models import Period
 from presswatch.store import open_store
+from configfile import write_config as write_base
 from webserver import ARTICLES, BOMB, WebServer, article_html, rss
+
+FETCH = """[fetch]
+connect_timeout = 0.5
+read_timeout = 0.5
+retries = 1
+backoff = 0.05
+host_delay = 0.0
+max_bytes = 1048576
+allow_hosts = ["127.0.0.1"]
+contact = "https://presswatch.example/contact"
+"""
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
@@ -44,27 +56,7 @@ def logs(caplog):
 
 
 def write_config(tmp_path: Path, sources: str) -> Path:
-    config = tmp_path / "presswatch.toml"
-    config.write_text(
-        f"""
-[presswatch]
-work_dir = "{tmp_path / 'state'}"
-reports_dir = "{tmp_path / 'reports'}"
-
-[fetch]
-connect_timeout = 0.5
-read_timeout = 0.5
-retries = 1
-backoff = 0.05
-host_delay = 0.0
-max_bytes = 1048576
-allow_hosts = ["127.0.0.1"]
-contact = "https://presswatch.example/contact"
-{sources}
-""",
-        encoding="utf-8",
-    )
-    return config
+    return write_base(tmp_path, FETCH + sources)
 
 
 def source(name: str, kind: str, where: str | list[str]) -> str:
@@ -180,7 +172,7 @@ def test_transient_feed_failure_retried_by_the_task_then_recorded(tmp_path, serv
     assert time.monotonic() - start >= 5
     assert (report["new"], report["failed"]) == (1, 1)
     assert server.hits("/flux.xml") == 4
-    assert f"source panne failed: HTTP 503 Service Unavailable" in logs.text
+    assert "source panne failed: HTTP 503 Service Unavailable" in logs.text
     with open_store(tmp_path / "state" / "presswatch.db") as store:
         assert open_failures(store) == {("panne", server.url("/flux.xml"), "feed", "HTTP 503 Service Unavailable")}
 
