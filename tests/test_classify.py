@@ -358,3 +358,15 @@ def test_windows_cut_from_one_tokenisation_equal_windows_prepared_alone():
                 assert prepare_spans(text, "Un titre", spans) == prepare([(text[a:b], "Un titre") for a, b in spans])
                 checked += 1
     assert checked >= 250
+
+
+def test_a_heading_word_of_the_other_side_is_never_shown_as_a_cue():
+    cases = [
+        ("Plusieurs succès", "succès", "Des succès, sans doute, mais les centres de santé alimentent peu le dossier."),
+        ("Des réussites", "réussites", "Des réussites, oui. Mais l'ordonnance numérique n'a pas encore atteint les "
+         "officines rurales."),
+    ]
+    for heading, word, text in cases:
+        [result] = classify_paragraphs([ParagraphInput("p", text, heading)])
+        assert result.label == "improvement"
+        assert f"titre: {word}" not in result.cues
