@@ -102,6 +102,17 @@ def test_dedup_streams_one_line_per_input(tmp_path):
     assert out[2]["similarity"] > 0.5
 
 
+def test_dedup_answers_every_line_before_a_broken_one_then_fails_in_one_line(tmp_path):
+    good = [json.dumps({"id": f"p{k}", "text": f"Paragraphe numéro {k} sur la messagerie sécurisée de santé."}) for k in range(5)]
+    path = tmp_path / "p.jsonl"
+    path.write_text("\n".join([*good[:3], "{not json", *good[3:]]) + "\n", encoding="utf-8")
+    for workers in ("1", "2"):
+        result = run("dedup", str(path), "--workers", workers)
+        assert result.returncode == 1
+        assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == ["p0", "p1", "p2"]
+        assert result.stderr.strip().splitlines() == [f"presswatch: error: {path} line 4: invalid JSON (Expecting property name enclosed in double quotes)"]
+
+
 def test_evaluate_prints_metrics_and_json(tmp_path):
     rows = [
         {"text": "Le nombre d'ordonnances numériques a triplé en un an, un vrai succès.", "label": "success"},

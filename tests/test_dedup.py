@@ -192,6 +192,32 @@ def test_streaming_in_chunks_equals_one_batch_in_input_order():
     assert list(iter_matches(((it.id, it.text) for it in items), chunk=700)) == batch
 
 
+def test_background_threads_give_the_same_answer_as_one_thread():
+    items = _labelled(5000, seed=5)
+    records = [ParagraphRecord(it.id, it.text, (k,)) for k, it in enumerate(items)]
+    alone = find_duplicates(records, workers=1)
+    assert sum(m.kind == "duplicate" for m in alone) > 800
+    assert find_duplicates(records, workers=2) == alone  # 3 chunks of texts, hashed on 2 threads
+    assert find_duplicates(records, workers=3) == alone
+    lines = [(it.id, it.text) for it in items]
+    assert list(iter_matches(iter(lines), chunk=600, workers=2)) == alone  # 9 blocks hashed ahead
+
+
+def test_a_reader_error_comes_after_the_answers_to_every_line_before_it():
+    def lines():
+        for k, it in enumerate(_labelled(2000)):
+            if k == 1300:
+                raise ValueError("line 1301: not JSON")
+            yield it.id, it.text
+
+    for workers in (1, 2):
+        out = []
+        with pytest.raises(ValueError, match="line 1301"):
+            for match in iter_matches(lines(), chunk=400, workers=workers):
+                out.append(match)
+        assert [m.id for m in out] == [it.id for it in _labelled(2000)[:1300]]  # every line before the bad one
+
+
 def test_an_index_saved_with_other_hashing_is_refused():
     blob = DedupIndex().to_bytes()
     with np.load(io.BytesIO(blob)) as z:

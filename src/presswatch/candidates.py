@@ -159,8 +159,9 @@ class Ragged:
             take = np.repeat(offsets[rows] - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
             chunk = values[take + np.arange(int(lengths.sum()))]
         if self.size + len(chunk) > len(self.values):  # amortised doubling; an empty array grows too
-            grown = max(2 * len(self.values), self.size + len(chunk), 1024)
-            self.values = np.concatenate([self.values, np.zeros(grown - len(self.values), dtype=self.values.dtype)])
+            grown = np.empty(max(2 * len(self.values), self.size + len(chunk), 1024), dtype=self.values.dtype)
+            grown[: self.size] = self.values[: self.size]  # the free tail is never read: left untouched
+            self.values = grown
         self.values[self.size : self.size + len(chunk)] = chunk
         self.offsets = np.concatenate([self.offsets, self.size + np.cumsum(lengths)])
         self.size += len(chunk)
@@ -203,11 +204,13 @@ class BandTable:
         """(query row, indexed row) pairs, distinct, for rows of ``keys`` sharing at least
         ``min_bands`` band keys; per key only the ``cap`` latest indexed rows (a huge bucket
         stays linear). Runs hold rows in age order, so they are read newest first."""
+        return self.query_needles(needles(keys), len(keys), cap, min_bands)
+
+    def query_needles(self, found_by: tuple[np.ndarray, np.ndarray], n: int, cap: int = 64,
+                      min_bands: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """``query`` for the ``needles`` of ``n`` query rows."""
         self._settle()
-        flat = np.ascontiguousarray(keys, dtype=np.uint32).reshape(-1)
-        packed = np.sort((flat.astype(U64) << U64(32)) | np.arange(len(flat), dtype=U64))
-        needles = (packed >> U64(32)).astype(np.uint32)
-        owner = ((packed & U64(0xFFFFFFFF)) // U64(keys.shape[1])).astype(np.int64)
+        needles, owner = found_by
         room = np.full(len(needles), cap, dtype=np.int64)
         found = [np.zeros(0, dtype=np.int64)]
         for run in reversed(self.runs):
@@ -217,7 +220,7 @@ class BandTable:
             room[at] -= c
             rows = run.rows[np.repeat(lo - np.cumsum(c) + c, c) + np.arange(int(c.sum()))]
             span = run.high - run.low + 1
-            code = np.uint32 if len(keys) * span <= 2**32 else np.int64
+            code = np.uint32 if n * span <= 2**32 else np.int64
             codes = repeated(np.repeat(owner[at].astype(code), c) * code(span) + (rows - run.low).astype(code),
                              min_bands)
             found.append((codes // code(span)).astype(np.int64) * (1 << 32) + (codes % code(span)).astype(np.int64) + run.low)
@@ -227,6 +230,15 @@ class BandTable:
     @property
     def nbytes(self) -> int:
         return sum(r.keys.nbytes + r.first.nbytes + r.rows.nbytes + r.start.nbytes for r in self.runs)
+
+
+def needles(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The band keys of ``keys`` (rows x bands) sorted, and the row each comes from: what a
+    ``BandTable`` query looks up (independent of the table, so it can be made in advance)."""
+    flat = np.ascontiguousarray(keys, dtype=np.uint32).reshape(-1)
+    packed = np.sort((flat.astype(U64) << U64(32)) | np.arange(len(flat), dtype=U64))
+    bands = max(keys.shape[1], 1)
+    return (packed >> U64(32)).astype(np.uint32), ((packed & U64(0xFFFFFFFF)) // U64(bands)).astype(np.int64)
 
 
 class _Run:
@@ -239,11 +251,8 @@ class _Run:
         if start is not None:
             self.start = start
             return
-        bucket = (keys >> np.uint32(32 - self.bits)).astype(np.intp)
-        start = np.full((1 << self.bits) + 1, len(keys), dtype=_index_type(len(keys)))
-        head = np.flatnonzero(np.concatenate([[True], bucket[1:] != bucket[:-1]])) if len(bucket) else bucket
-        start[bucket[head]] = head
-        self.start = np.minimum.accumulate(start[::-1])[::-1].copy()
+        self.start = np.zeros((1 << self.bits) + 1, dtype=_index_type(len(keys)))
+        np.cumsum(np.bincount(keys >> np.uint32(32 - self.bits), minlength=1 << self.bits), out=self.start[1:])
 
     @classmethod
     def from_packed(cls, packed: np.ndarray) -> _Run:

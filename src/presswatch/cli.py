@@ -115,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("dedup", "Find near-duplicate paragraphs in JSON Lines {id, text}; streams.",
                 "presswatch dedup paragraphs.jsonl > duplicates.jsonl")
     p.add_argument("file", help="JSON Lines file, or - for stdin")
+    p.add_argument("--workers", type=_positive, default=None,
+                   help="threads (default: 2 when two CPUs are available, else 1); the output does not depend on it")
     p.set_defaults(handler=cmd_dedup)
 
     p = command("sources", "List the configured sources with their last fetch status.", "presswatch sources")
@@ -238,7 +240,7 @@ def cmd_dedup(args: argparse.Namespace) -> int:
     handle = sys.stdin if args.file == "-" else _open(args.file)
     with handle:
         pairs = ((str(row["id"]), str(row["text"])) for _, row in _jsonl(handle, args.file))
-        for pid, duplicate_of, similarity in iter_duplicates(pairs):
+        for pid, duplicate_of, similarity in iter_duplicates(pairs, workers=args.workers):
             sim = None if similarity is None else round(similarity, 4)
             sys.stdout.write(json.dumps({"id": pid, "duplicate_of": duplicate_of, "similarity": sim}) + "\n")
     return 0
@@ -267,6 +269,13 @@ def _period(text: str) -> Any:
         return Period.parse(text)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text}")
+    return value
 
 
 def _open(path: str) -> TextIO:

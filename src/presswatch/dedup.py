@@ -22,6 +22,10 @@ plus the earlier rows of its block, found by one sort of the block's band keys) 
 a duplicate of the first similar one with compatible figures. So any
 permutation of the same input gives the same answer, and memory grows with the kept records.
 ``iter_matches`` streams: the same engine, lines numbered in input order.
+
+Hashing a block (shingles, signatures, the similar pairs inside it) does not depend on the
+index, so with ``workers`` > 1 (the default on a machine with two CPUs) the next blocks are
+hashed in a background thread while this one is decided; the answers do not change.
 """
 
 from __future__ import annotations
@@ -29,19 +33,23 @@ from __future__ import annotations
 import gc
 import io
 import json
+import os
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from itertools import islice
 from operator import attrgetter
+from typing import TypeVar
 
 import numpy as np
 
 from presswatch import candidates as cd
 from presswatch import minhash as mh
 from presswatch.dedup_rules import (
-    BUCKET_CAP, MIN_BANDS, DuplicateMatch, ParagraphRecord, Params, choose_twin, shingle_all,
+    BUCKET_CAP, MIN_BANDS, DuplicateMatch, ParagraphRecord, Params, choose_twin, hash_texts,
 )
 from presswatch.errors import StoreError
 from presswatch.models import Article, Removal, Section
@@ -51,8 +59,10 @@ __all__ = ["ArticleRecord", "DedupIndex", "DuplicateMatch", "ParagraphRecord", "
            "find_duplicates", "group_stories", "iter_duplicates", "iter_matches"]
 
 _BLOCK = 65536
+_AHEAD = 2
 _FORMAT = 3
 _SORT_KEY = attrgetter("order_key", "id")
+T = TypeVar("T")
 
 
 class DedupIndex:
@@ -62,10 +72,12 @@ class DedupIndex:
     own order key is smaller (one batch over both runs would have kept the new one)."""
 
     def __init__(self, *, num_perm: int = 128, bands: int = 32, threshold: float = 0.8,
-                 containment: float = 0.9, min_contained: int = 10, shingle: int = 3) -> None:
+                 containment: float = 0.9, min_contained: int = 10, shingle: int = 3,
+                 workers: int | None = None) -> None:
         if num_perm % bands:
             raise ValueError(f"num_perm ({num_perm}) must be a multiple of bands ({bands})")
         self.params = Params(num_perm, bands, threshold, containment, min_contained, shingle)
+        self.workers = default_workers() if workers is None else max(int(workers), 1)
         self.ids: list[str] = []
         self.order_keys: list[tuple] = []
         self.shingles = cd.Ragged()
@@ -87,23 +99,58 @@ class DedupIndex:
         """Decide every new record against the index and the new records before it in
         ``(order_key, id)`` order; results come in that order. Kept records join the index."""
         records = sorted(records, key=_SORT_KEY)
+        blocks = ((records[lo : lo + _BLOCK], [r.text for r in records[lo : lo + _BLOCK]])
+                  for lo in range(0, len(records), _BLOCK))
         results: list[DuplicateMatch] = []
         with _gc_paused():
-            for lo in range(0, len(records), _BLOCK):
-                block = records[lo : lo + _BLOCK]
-                results += self._add_block([r.id for r in block], [r.text for r in block],
-                                           [r.order_key for r in block])
+            for block, prepared in self.prepared(blocks):
+                results += self.decide(prepared, [r.id for r in block], [r.order_key for r in block])
         return results
 
     def add_in_order(self, ids: list[str], texts: list[str], first: int) -> list[DuplicateMatch]:
         """``add`` for rows already in decision order whose order keys are ``(first,)``,
         ``(first + 1,)``, ... (numbered lines)."""
+        blocks = ((lo, texts[lo : lo + _BLOCK]) for lo in range(0, len(ids), _BLOCK))
         results: list[DuplicateMatch] = []
         with _gc_paused():
-            for lo in range(0, len(ids), _BLOCK):
-                hi = min(lo + _BLOCK, len(ids))
-                results += self._add_block(ids[lo:hi], texts[lo:hi], _Numbered(first + lo, hi - lo))
+            for lo, prepared in self.prepared(blocks):
+                results += self.decide(prepared, ids[lo : lo + len(prepared)], _Numbered(first + lo, len(prepared)))
         return results
+
+    def prepared(self, blocks: Iterable[tuple[T, Sequence[str]]]) -> Iterator[tuple[T, Prepared]]:
+        """``(tag, prepare(texts))`` for each ``(tag, texts)`` block, in order. With more than
+        one worker, blocks are hashed in a background thread, up to ``_AHEAD`` blocks ahead of
+        the one the caller decides; the first block, which the caller waits for, is split over
+        ``workers`` threads. Hashing does not depend on the index and numpy releases the GIL
+        in its array loops, so both threads work, and results are the same whatever
+        ``workers`` is. ``blocks`` is read in the calling thread; if reading it fails, the
+        blocks read before are yielded, then the error is raised."""
+        if self.workers <= 1:
+            for tag, texts in blocks:
+                yield tag, prepare(texts, self.params)
+            return
+        with (ThreadPoolExecutor(1, thread_name_prefix="presswatch-dedup") as pool,
+              ThreadPoolExecutor(self.workers - 1, thread_name_prefix="presswatch-dedup-helper") as helper):
+            ahead: deque[tuple[T, Future[Prepared]]] = deque()
+            source = enumerate(blocks)
+            while True:
+                try:
+                    k, (tag, texts) = next(source)
+                except StopIteration:
+                    break
+                except Exception:  # a reader error: the blocks read before it are answered first
+                    while ahead:
+                        tag, job = ahead.popleft()
+                        yield tag, job.result()
+                    raise
+                # only the first block is split: the caller is waiting for it
+                ahead.append((tag, pool.submit(prepare, texts, self.params, helper if k == 0 else None, self.workers)))
+                if len(ahead) > _AHEAD:
+                    tag, job = ahead.popleft()
+                    yield tag, job.result()
+            while ahead:
+                tag, job = ahead.popleft()
+                yield tag, job.result()
 
     def _band_table(self) -> cd.BandTable:
         """The band table, brought up to date: rows join it only when a query needs them."""
@@ -119,36 +166,24 @@ class DedupIndex:
             self.figures.extend(sh.figures, sh.figure_offsets, rows)
         self._pending = []
 
-    def _add_block(self, ids: list[str], texts: list[str], order_keys: Sequence[tuple]) -> list[DuplicateMatch]:
-        """Decide one block of rows given in decision order (see ``add``)."""
+    def decide(self, prepared: Prepared, ids: list[str], order_keys: Sequence[tuple]) -> list[DuplicateMatch]:
+        """Decide one block of rows given in decision order (see ``add``), hashed by ``prepare``."""
         p, m = self.params, len(self.ids)
-        sh = shingle_all(texts, p)
-        keys, sk = mh.keys_and_sketches(sh, p.num_perm, p.bands)
+        sh, keys, sk, active = prepared.shingled, prepared.keys, prepared.sketches, prepared.active
         sizes = np.diff(sh.offsets)
-        alias = _exact_copies(keys, sh, sizes == 0)
-        active = np.flatnonzero((sizes > 0) & (alias < 0))
         self._settle()
         old_sh, old_off = self.shingles.trimmed()
         old_fig, old_foff = self.figures.trimmed()
 
-        q, k = self._band_table().query(keys[active], cap=BUCKET_CAP, min_bands=MIN_BANDS)
+        q, k = self._band_table().query_needles(prepared.needles, len(active), cap=BUCKET_CAP, min_bands=MIN_BANDS)
         q = active[q]
         ok = p.screen(sk, q, k, sizes[q], np.diff(old_off)[k], other=self._sketch)
         q, k = q[ok], k[ok]
-        jac_x, sim_x = p.similar(*cd.pair_overlap(sh.shingles, sh.offsets, q, k, other=(old_sh, old_off)))
-        left, right = cd.colliding_pairs(
-            keys[active],
-            keep=lambda a, b: p.screen(sk, active[a], active[b], sizes[active[a]], sizes[active[b]]),
-            cap=BUCKET_CAP, min_bands=MIN_BANDS)
-        left, right = active[left], active[right]
-        jac_w, sim_w = p.similar(*cd.pair_overlap(sh.shingles, sh.offsets, left, right))
-        q, k, jac_x = q[sim_x], k[sim_x], jac_x[sim_x]
-        left, right, jac_w = left[sim_w], right[sim_w], jac_w[sim_w]
-        mine = (sh.figures, sh.figure_offsets)
-        gap_x = cd.multiset_gaps(mine, q, (old_fig, old_foff), k)
-        gap_w = cd.multiset_gaps(mine, right, mine, left)
+        jac, sim = p.similar(*cd.pair_overlap(sh.shingles, sh.offsets, q, k, other=(old_sh, old_off)))
+        q, k, jac = q[sim], k[sim], jac[sim]
+        gaps = cd.multiset_gaps((sh.figures, sh.figure_offsets), q, (old_fig, old_foff), k)
 
-        kept, kind, twin, sim = _decide(alias, m, (q, k, jac_x, gap_x), (right, left, jac_w, gap_w))
+        kept, kind, twin, sim = _decide(prepared.alias, m, (q, k, jac, gaps), prepared.inner)
         results = [DuplicateMatch(i, None, None, "unique") for i in ids]
         for j, t in twin.items():
             results[j] = DuplicateMatch(ids[j], self.ids[t] if t < m else ids[t - m], sim[j], kind[j])
@@ -202,6 +237,57 @@ class DedupIndex:
             index._keys = z["keys"].copy()
             index._sketch = z["sketch"].copy()
         return index
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One block hashed and compared with itself, before any decision against the index:
+    shingles and figures, band keys, 8-bit sketches; for each row the first earlier row of the
+    block with the same shingle set and figures (``alias``, -1 if none); the rows to compare
+    (``active``: not empty, not such a copy); the similar pairs inside the block (``inner``:
+    later row, earlier row, Jaccard, figure gap); and the sorted band keys of the active rows
+    that the band table will be asked for (``needles``, see ``candidates.needles``)."""
+
+    shingled: mh.Shingled
+    keys: np.ndarray
+    sketches: np.ndarray
+    alias: np.ndarray
+    active: np.ndarray
+    inner: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    needles: tuple[np.ndarray, np.ndarray]
+
+    def __len__(self) -> int:
+        return len(self.alias)
+
+
+def prepare(texts: Sequence[str], params: Params, helper: Executor | None = None, ways: int = 1) -> Prepared:
+    """Hash one block of texts (split ``ways`` ways with a ``helper`` executor, see
+    ``hash_texts``) and find its similar pairs; pure, so safe in another thread."""
+    p = params
+    sh, keys, sk = hash_texts(texts, p, helper, ways)
+    sizes = np.diff(sh.offsets)
+    alias = _exact_copies(keys, sh, sizes == 0)
+    active = np.flatnonzero((sizes > 0) & (alias < 0))
+    left, right = cd.colliding_pairs(
+        keys[active],
+        keep=lambda a, b: p.screen(sk, active[a], active[b], sizes[active[a]], sizes[active[b]]),
+        cap=BUCKET_CAP, min_bands=MIN_BANDS)
+    left, right = active[left], active[right]
+    jac, sim = p.similar(*cd.pair_overlap(sh.shingles, sh.offsets, left, right))
+    left, right, jac = left[sim], right[sim], jac[sim]
+    mine = (sh.figures, sh.figure_offsets)
+    inner = (right, left, jac, cd.multiset_gaps(mine, right, mine, left))
+    return Prepared(sh, keys, sk, alias, active, inner, cd.needles(keys[active]))
+
+
+def default_workers() -> int:
+    """Threads used by default: 2 (hash the next block while deciding this one) when the
+    process may run on at least two CPUs, else 1."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return 2 if cpus >= 2 else 1
 
 
 class _Numbered(Sequence[tuple]):
@@ -333,23 +419,37 @@ def iter_matches(lines: Iterable[tuple[str, str]], *, chunk: int = _BLOCK, **par
     ``DedupIndex`` ``chunk`` lines at a time, so every pair is verified exactly and the result
     equals ``find_duplicates`` with the line number as order key. Only kept lines are
     remembered (shingle hashes, figures, band keys and an 8-bit sketch; no text): memory grows
-    linearly, about 1 kB per kept line. The garbage collector is paused while a chunk is read
-    and decided (never while the caller handles the matches)."""
+    linearly, about 1 kB per kept line, plus the few chunks hashed ahead (``workers``, see
+    ``DedupIndex.prepared``). The garbage collector is paused while a chunk is read and
+    decided (never while the caller handles the matches). If reading ``lines`` raises, every
+    line read before gets its match first, then the error propagates."""
     index = DedupIndex(**params)  # type: ignore[arg-type]
-    rows = iter(lines)
-    done = 0
-    while True:
-        with _gc_paused():
+
+    def chunks() -> Iterator[tuple[tuple[list[str], int], list[str]]]:
+        rows, done = iter(lines), 0
+        while True:
             ids: list[str] = []
             texts: list[str] = []
-            for line_id, text in islice(rows, chunk):
-                ids.append(line_id)
-                texts.append(text)
-            matches = index.add_in_order(ids, texts, done) if ids else []
-        if not matches:
-            return
+            failure = None
+            with _gc_paused():
+                try:
+                    for line_id, text in islice(rows, chunk):
+                        ids.append(line_id)
+                        texts.append(text)
+                except Exception as exc:  # the lines read before it still get their answer
+                    failure = exc
+            if ids:
+                yield (ids, done), texts
+            if failure is not None:
+                raise failure
+            if not ids:
+                return
+            done += len(ids)
+
+    for (ids, first), prepared in index.prepared(chunks()):
+        with _gc_paused():
+            matches = index.decide(prepared, ids, _Numbered(first, len(ids)))
         yield from matches
-        done += len(ids)
 
 
 def iter_duplicates(lines: Iterable[tuple[str, str]], **params: object) -> Iterator[tuple[str, str | None, float | None]]:
