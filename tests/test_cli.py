@@ -113,6 +113,14 @@ def test_dedup_answers_every_line_before_a_broken_one_then_fails_in_one_line(tmp
         assert result.stderr.strip().splitlines() == [f"presswatch: error: {path} line 4: invalid JSON (Expecting property name enclosed in double quotes)"]
 
 
+def test_dedup_names_a_line_without_id_or_text():
+    lines = '{"id": "a", "text": "Un premier paragraphe sur la e-CPS."}\n{"id": "b"}\n'
+    result = run("dedup", "-", stdin=lines)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == ["a"]
+    assert result.stderr.strip() == 'presswatch: error: - line 2: expected {"id": ..., "text": "..."}'
+
+
 def test_evaluate_prints_metrics_and_json(tmp_path):
     rows = [
         {"text": "Le nombre d'ordonnances numériques a triplé en un an, un vrai succès.", "label": "success"},

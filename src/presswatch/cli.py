@@ -239,11 +239,18 @@ def cmd_dedup(args: argparse.Namespace) -> int:
 
     handle = sys.stdin if args.file == "-" else _open(args.file)
     with handle:
-        pairs = ((str(row["id"]), str(row["text"])) for _, row in _jsonl(handle, args.file))
-        for pid, duplicate_of, similarity in iter_duplicates(pairs, workers=args.workers):
+        for pid, duplicate_of, similarity in iter_duplicates(dedup_pairs(handle, args.file), workers=args.workers):
             sim = None if similarity is None else round(similarity, 4)
             sys.stdout.write(json.dumps({"id": pid, "duplicate_of": duplicate_of, "similarity": sim}) + "\n")
     return 0
+
+
+def dedup_pairs(handle: TextIO, name: str) -> Iterator[tuple[str, str]]:
+    """``(id, text)`` of each JSON line of ``handle``; a line without them is an error."""
+    for number, row in _jsonl(handle, name):
+        if row.get("id") is None or not isinstance(row.get("text"), str):
+            raise PresswatchError(f"{name} line {number}: expected {{\"id\": ..., \"text\": \"...\"}}")
+        yield str(row["id"]), row["text"]
 
 
 def cmd_sources(args: argparse.Namespace) -> int:

@@ -6,10 +6,13 @@
 For each size a seeded labelled corpus (corpus_gen.py) is written to a temporary JSONL file;
 each method then runs in its own subprocess so peak memory is its own: peak RSS (ru_maxrss)
 minus the RSS just before the method starts (batch: after the records are loaded; streaming
-methods read the file line by line, parsing included in their time). datasketch is used as
+methods read the file line by line with the same reader, parsing included in their time). datasketch is used as
 documented: MinHash(num_perm=128) with shared permutations, update_batch over the same word
 3-shingles, query then insert into MinHashLSH(threshold=0.8, num_perm=128); a line is flagged
 when the query returns an earlier line (linked to the earliest one). No exact verification.
+presswatch runs with its default threads (2 on a machine with two CPUs: the next blocks are
+hashed in the background while one is decided) and again with ``workers=1`` (rows marked
+"1 thread"); datasketch is single-threaded.
 
 Each method runs ``--runs`` times at sizes up to ``--single-run-above`` and once above; the
 table gives the median paragraphs/s and the largest peak of those runs (quality figures are
@@ -56,15 +59,16 @@ def _lines(path: Path):
 def _run_presswatch(path: Path, mode: str) -> tuple[list[tuple[int, int, str]], float, int]:
     from presswatch.dedup import ParagraphRecord, find_duplicates, iter_matches
 
-    if mode == "batch":
+    workers = 1 if mode.endswith("-1") else None  # None: the default (2 threads on two CPUs)
+    if mode.startswith("batch"):
         records = [ParagraphRecord(i, t, (k,)) for k, (i, t) in enumerate(_lines(path))]
         base = _rss_kb()
         start = time.perf_counter()
-        matches = find_duplicates(records)
+        matches = find_duplicates(records, workers=workers)
     else:
         base = _rss_kb()
         start = time.perf_counter()
-        matches = list(iter_matches(_lines(path)))
+        matches = list(iter_matches(_lines(path), workers=workers))
     elapsed = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base
     links = [(int(m.id[1:]), int(m.duplicate_of[1:]), m.kind) for m in matches if m.duplicate_of]
@@ -151,7 +155,7 @@ def main() -> None:
         for n in [int(s) for s in args.sizes.split(",")]:
             path, labels_path = Path(tmp) / f"corpus-{n}.jsonl", Path(tmp) / f"labels-{n}.json"
             labels_path.write_text(json.dumps(corpus_gen.write_jsonl(path, n, seed=args.seed)))
-            methods = ["batch", "stream"]
+            methods = ["batch", "stream", "batch-1", "stream-1"]
             if args.skip_datasketch_above is None or n <= args.skip_datasketch_above:
                 methods.append("datasketch")
             runs = args.runs if n <= args.single_run_above else 1
@@ -183,7 +187,7 @@ def _growth(rows: list[dict]) -> str:
     """MB per 1k paragraphs at the largest size over the same at the smallest, per method
     (about 1 or below when memory grows linearly)."""
     parts = []
-    for method in ("batch", "stream", "datasketch"):
+    for method in _NAMES:
         mine = sorted((r["n"], r["peak_mb"] / r["n"] * 1000) for r in rows if r["method"] == method)
         if len(mine) >= 2:
             (n0, k0), (n1, k1) = mine[0], mine[-1]
@@ -192,6 +196,7 @@ def _growth(rows: list[dict]) -> str:
 
 
 _NAMES = {"batch": "presswatch find_duplicates", "stream": "presswatch iter_duplicates",
+          "batch-1": "presswatch find_duplicates, 1 thread", "stream-1": "presswatch iter_duplicates, 1 thread",
           "datasketch": "datasketch MinHashLSH"}
 
 
