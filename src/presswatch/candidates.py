@@ -192,7 +192,8 @@ class BandTable:
         self.runs.append(_Run.from_packed(packed))
         self.rows = max(self.rows, int(rows.max()) + 1) if len(rows) else self.rows
 
-    def _settle(self) -> None:
+    def settle(self) -> None:
+        """Merge the runs (done before each query; may be called earlier)."""
         merged: list[_Run] = []
         for run in self.runs:
             while merged and merged[-1].size <= 2 * run.size:
@@ -209,7 +210,7 @@ class BandTable:
     def query_needles(self, found_by: tuple[np.ndarray, np.ndarray], n: int, cap: int = 64,
                       min_bands: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """``query`` for the ``needles`` of ``n`` query rows."""
-        self._settle()
+        self.settle()
         needles, owner = found_by
         room = np.full(len(needles), cap, dtype=np.int64)
         found = [np.zeros(0, dtype=np.int64)]

@@ -33,12 +33,11 @@ from __future__ import annotations
 import gc
 import io
 import json
-import os
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, datetime
 from itertools import islice
 from operator import attrgetter
@@ -48,9 +47,8 @@ import numpy as np
 
 from presswatch import candidates as cd
 from presswatch import minhash as mh
-from presswatch.dedup_rules import (
-    BUCKET_CAP, MIN_BANDS, DuplicateMatch, ParagraphRecord, Params, choose_twin, hash_texts,
-)
+from presswatch.dedup_blocks import BlockHashing, Claimable, Prepared, default_workers, prepare
+from presswatch.dedup_rules import BUCKET_CAP, MIN_BANDS, DuplicateMatch, ParagraphRecord, Params, choose_twin
 from presswatch.errors import StoreError
 from presswatch.models import Article, Removal, Section
 from presswatch.stories import ArticleRecord, Story, group_stories
@@ -86,6 +84,8 @@ class DedupIndex:
         self._sketch = np.zeros((0, num_perm), dtype=np.uint8)
         self._table = cd.BandTable()
         self._pending: list[tuple[mh.Shingled, np.ndarray]] = []
+        self._upkeep: Claimable | None = None
+        self._threads: ThreadPoolExecutor | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -119,23 +119,24 @@ class DedupIndex:
 
     def prepared(self, blocks: Iterable[tuple[T, Sequence[str]]]) -> Iterator[tuple[T, Prepared]]:
         """``(tag, prepare(texts))`` for each ``(tag, texts)`` block, in order. With more than
-        one worker, blocks are hashed in a background thread, up to ``_AHEAD`` blocks ahead of
-        the one the caller decides; the first block, which the caller waits for, is split over
-        ``workers`` threads. Hashing does not depend on the index and numpy releases the GIL
-        in its array loops, so both threads work, and results are the same whatever
-        ``workers`` is. ``blocks`` is read in the calling thread; if reading it fails, the
-        blocks read before are yielded, then the error is raised."""
+        one worker, ``workers - 1`` background threads hash the blocks, up to ``_AHEAD``
+        blocks ahead of the one the caller decides, and the caller hashes the chunks left of a
+        block it needs instead of waiting (``dedup_blocks.BlockHashing``). Hashing does not
+        depend on the index and numpy releases the GIL in its array loops, so the threads
+        work at once, and results are the same whatever ``workers`` is. ``blocks`` is read in
+        the calling thread; if reading it fails, the blocks read before are yielded, then the
+        error is raised."""
         if self.workers <= 1:
             for tag, texts in blocks:
                 yield tag, prepare(texts, self.params)
             return
-        with (ThreadPoolExecutor(1, thread_name_prefix="presswatch-dedup") as pool,
-              ThreadPoolExecutor(self.workers - 1, thread_name_prefix="presswatch-dedup-helper") as helper):
-            ahead: deque[tuple[T, Future[Prepared]]] = deque()
-            source = enumerate(blocks)
+        pool = self._threads = ThreadPoolExecutor(self.workers - 1, thread_name_prefix="presswatch-dedup")
+        ahead: deque[tuple[T, BlockHashing]] = deque()
+        try:
+            source = iter(blocks)
             while True:
                 try:
-                    k, (tag, texts) = next(source)
+                    tag, texts = next(source)
                 except StopIteration:
                     break
                 except Exception:  # a reader error: the blocks read before it are answered first
@@ -143,14 +144,31 @@ class DedupIndex:
                         tag, job = ahead.popleft()
                         yield tag, job.result()
                     raise
-                # only the first block is split: the caller is waiting for it
-                ahead.append((tag, pool.submit(prepare, texts, self.params, helper if k == 0 else None, self.workers)))
+                job = BlockHashing(texts, self.params, between=self._lend_a_hand)
+                for _ in range(self.workers - 1):
+                    pool.submit(job.work)
+                ahead.append((tag, job))
                 if len(ahead) > _AHEAD:
                     tag, job = ahead.popleft()
                     yield tag, job.result()
             while ahead:
                 tag, job = ahead.popleft()
                 yield tag, job.result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            self._threads = self._upkeep = None  # upkeep done, or left to the lazy steps of the next decision
+
+    def _lend_a_hand(self) -> None:
+        """Run the upkeep of the last decided block if nobody has (hashing threads call this
+        between chunks, so the caller finds the index ready while it reads the next lines)."""
+        upkeep = self._upkeep
+        if upkeep is not None:
+            upkeep.try_run()
+
+    def _catch_up(self) -> None:
+        """Copy the kept rows in and index them: lazy steps, done early when threads allow."""
+        self._settle()
+        self._band_table().settle()
 
     def _band_table(self) -> cd.BandTable:
         """The band table, brought up to date: rows join it only when a query needs them."""
@@ -168,6 +186,9 @@ class DedupIndex:
 
     def decide(self, prepared: Prepared, ids: list[str], order_keys: Sequence[tuple]) -> list[DuplicateMatch]:
         """Decide one block of rows given in decision order (see ``add``), hashed by ``prepare``."""
+        if self._upkeep is not None:
+            self._upkeep.result()
+            self._upkeep = None
         p, m = self.params, len(self.ids)
         sh, keys, sk, active = prepared.shingled, prepared.keys, prepared.sketches, prepared.active
         sizes = np.diff(sh.offsets)
@@ -199,6 +220,9 @@ class DedupIndex:
         else:
             self.order_keys += [order_keys[i] for i in kept_rows]
         self._pending.append((sh, new_kept))
+        if self._threads is not None:  # an idle thread starts it now, a busy one between two chunks
+            self._upkeep = Claimable(self._catch_up)
+            self._threads.submit(self._upkeep.try_run)
         return results
 
     def _grow(self, need: int) -> None:
@@ -237,57 +261,6 @@ class DedupIndex:
             index._keys = z["keys"].copy()
             index._sketch = z["sketch"].copy()
         return index
-
-
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """One block hashed and compared with itself, before any decision against the index:
-    shingles and figures, band keys, 8-bit sketches; for each row the first earlier row of the
-    block with the same shingle set and figures (``alias``, -1 if none); the rows to compare
-    (``active``: not empty, not such a copy); the similar pairs inside the block (``inner``:
-    later row, earlier row, Jaccard, figure gap); and the sorted band keys of the active rows
-    that the band table will be asked for (``needles``, see ``candidates.needles``)."""
-
-    shingled: mh.Shingled
-    keys: np.ndarray
-    sketches: np.ndarray
-    alias: np.ndarray
-    active: np.ndarray
-    inner: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-    needles: tuple[np.ndarray, np.ndarray]
-
-    def __len__(self) -> int:
-        return len(self.alias)
-
-
-def prepare(texts: Sequence[str], params: Params, helper: Executor | None = None, ways: int = 1) -> Prepared:
-    """Hash one block of texts (split ``ways`` ways with a ``helper`` executor, see
-    ``hash_texts``) and find its similar pairs; pure, so safe in another thread."""
-    p = params
-    sh, keys, sk = hash_texts(texts, p, helper, ways)
-    sizes = np.diff(sh.offsets)
-    alias = _exact_copies(keys, sh, sizes == 0)
-    active = np.flatnonzero((sizes > 0) & (alias < 0))
-    left, right = cd.colliding_pairs(
-        keys[active],
-        keep=lambda a, b: p.screen(sk, active[a], active[b], sizes[active[a]], sizes[active[b]]),
-        cap=BUCKET_CAP, min_bands=MIN_BANDS)
-    left, right = active[left], active[right]
-    jac, sim = p.similar(*cd.pair_overlap(sh.shingles, sh.offsets, left, right))
-    left, right, jac = left[sim], right[sim], jac[sim]
-    mine = (sh.figures, sh.figure_offsets)
-    inner = (right, left, jac, cd.multiset_gaps(mine, right, mine, left))
-    return Prepared(sh, keys, sk, alias, active, inner, cd.needles(keys[active]))
-
-
-def default_workers() -> int:
-    """Threads used by default: 2 (hash the next block while deciding this one) when the
-    process may run on at least two CPUs, else 1."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 1
-    return 2 if cpus >= 2 else 1
 
 
 class _Numbered(Sequence[tuple]):
@@ -360,27 +333,6 @@ def _decide(alias: np.ndarray, m: int, *found: tuple[np.ndarray, ...]
             kind[j], twin[j], sim[j] = decided, i, round(s, 4)
             kept[j] = decided != "duplicate"
     return kept, kind, twin, sim
-
-
-def _exact_copies(keys: np.ndarray, sh: mh.Shingled, empty: np.ndarray) -> np.ndarray:
-    """For each row, the first earlier row with the same shingle set and figures, or -1."""
-    words = np.ascontiguousarray(keys).view(np.uint64)
-    weights = mh.mix64(np.arange(1, words.shape[1] + 1, dtype=np.uint64)) | np.uint64(1)
-    fp = mh.mix64((words * weights).sum(axis=1, dtype=np.uint64))
-    order = np.argsort(fp, kind="stable")
-    fps = fp[order]
-    head = np.concatenate([[True], fps[1:] != fps[:-1]])
-    alias = np.empty(len(keys), dtype=np.int64)
-    alias[order] = order[np.maximum.accumulate(np.where(head, np.arange(len(fps)), 0))]
-    cand = np.flatnonzero((alias != np.arange(len(keys))) & ~empty)
-    result = np.full(len(keys), -1, dtype=np.int64)
-    if len(cand):
-        cand = cand[cd.same_rows(sh.shingles, sh.offsets, alias[cand], cand)]
-        figs = (sh.figures, sh.figure_offsets)
-        sizes = np.diff(sh.figure_offsets)
-        same = (sizes[alias[cand]] == sizes[cand]) & (cd.multiset_gaps(figs, alias[cand], figs, cand) == 0)
-        result[cand[same]] = alias[cand[same]]
-    return result
 
 
 def _params_dict(params: Params) -> dict:

@@ -5,7 +5,6 @@ pre-test) and the figure rule that tells a duplicate from a figure update."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,37 +85,11 @@ def choose_twin(partners: Iterable[tuple[int, float, int]]) -> tuple[str, int, f
 
 def shingle_all(texts: Sequence[str], params: Params) -> mh.Shingled:
     """``minhash.shingle_texts`` of all texts, ``CHUNK`` texts at a time (cache-sized)."""
-    return _join_shingled([mh.shingle_texts(texts[i : i + CHUNK], params.shingle) for i in range(0, len(texts), CHUNK)],
-                          params)
+    return join_shingled([mh.shingle_texts(texts[i : i + CHUNK], params.shingle) for i in range(0, len(texts), CHUNK)],
+                         params)
 
 
-def hash_texts(texts: Sequence[str], params: Params, helper: Executor | None = None, ways: int = 1
-               ) -> tuple[mh.Shingled, np.ndarray, np.ndarray]:
-    """Shingles, band keys and 8-bit sketches of all texts, ``CHUNK`` texts at a time. With a
-    ``helper`` executor, the chunks are cut into ``ways`` runs: this thread hashes the first,
-    the helper the others (the chunks are independent: the result is the same)."""
-    chunks = [texts[i : i + CHUNK] for i in range(0, len(texts), CHUNK)]
-
-    def run(part: list[Sequence[str]]) -> list[tuple[mh.Shingled, np.ndarray, np.ndarray]]:
-        out = []
-        for chunk in part:
-            sh = mh.shingle_texts(chunk, params.shingle)
-            out.append((sh, *mh.keys_and_sketches(sh, params.num_perm, params.bands, rows=CHUNK)))
-        return out
-
-    ways = min(ways, len(chunks)) if helper is not None else 1
-    cuts = [len(chunks) * k // ways for k in range(ways + 1)]
-    later = [helper.submit(run, chunks[a:b]) for a, b in zip(cuts[1:-1], cuts[2:])] if helper else []
-    parts = run(chunks[: cuts[1]] if ways > 1 else chunks)
-    for job in later:
-        parts += job.result()
-    if not parts:
-        return _join_shingled([], params), np.zeros((0, params.bands), np.uint32), np.zeros((0, params.num_perm), np.uint8)
-    return (_join_shingled([p[0] for p in parts], params), np.concatenate([p[1] for p in parts]),
-            np.concatenate([p[2] for p in parts]))
-
-
-def _join_shingled(parts: list[mh.Shingled], params: Params) -> mh.Shingled:
+def join_shingled(parts: list[mh.Shingled], params: Params) -> mh.Shingled:
     if not parts:
         parts = [mh.shingle_texts([], params.shingle)]
 
