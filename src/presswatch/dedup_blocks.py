@@ -146,7 +146,7 @@ class BlockHashing:
         except BaseException as exc:
             self._error = exc
         finally:
-            self._parts = []
+            self._parts, self._texts = [], ()  # the texts are not needed any more: free them early
             self._done.set()
 
     def result(self) -> Prepared:
