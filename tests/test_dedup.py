@@ -4,6 +4,7 @@ import json
 import random
 import subprocess
 import sys
+import threading
 from datetime import date
 from pathlib import Path
 
@@ -200,7 +201,29 @@ def test_background_threads_give_the_same_answer_as_one_thread():
     assert find_duplicates(records, workers=2) == alone  # 3 chunks of texts, hashed on 2 threads
     assert find_duplicates(records, workers=3) == alone
     lines = [(it.id, it.text) for it in items]
-    assert list(iter_matches(iter(lines), chunk=600, workers=2)) == alone  # 9 blocks hashed ahead
+    streamed, helpers = [], set()
+    for match in iter_matches(iter(lines), chunk=600, workers=2):  # 9 blocks hashed ahead
+        streamed.append(match)
+        helpers |= {t.name for t in threading.enumerate() if t.name.startswith("presswatch-dedup")}
+    assert streamed == alone and helpers  # the background thread did run
+    assert not [t for t in threading.enumerate() if t.name.startswith("presswatch-dedup")]  # and is gone
+
+
+def _threads_started_by(run):
+    started = set()
+    threading.setprofile(lambda *_: started.add(threading.current_thread().name))  # runs in each new thread
+    try:
+        run()
+    finally:
+        threading.setprofile(None)
+    return {name for name in started if name.startswith("presswatch-dedup")}
+
+
+def test_a_few_paragraphs_start_no_thread():
+    few = [ParagraphRecord("a", MES), ParagraphRecord("b", MES_EDITED)]
+    assert not _threads_started_by(lambda: find_duplicates(few, workers=2))
+    many = [ParagraphRecord(it.id, it.text) for it in _labelled(2500)]
+    assert _threads_started_by(lambda: find_duplicates(many, workers=2))
 
 
 def test_a_reader_error_comes_after_the_answers_to_every_line_before_it():

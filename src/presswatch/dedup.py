@@ -48,7 +48,7 @@ import numpy as np
 from presswatch import candidates as cd
 from presswatch import minhash as mh
 from presswatch.dedup_blocks import BlockHashing, Claimable, Prepared, default_workers, prepare
-from presswatch.dedup_rules import BUCKET_CAP, MIN_BANDS, DuplicateMatch, ParagraphRecord, Params, choose_twin
+from presswatch.dedup_rules import BUCKET_CAP, CHUNK, MIN_BANDS, DuplicateMatch, ParagraphRecord, Params, choose_twin
 from presswatch.errors import StoreError
 from presswatch.models import Article, Removal, Section
 from presswatch.stories import ArticleRecord, Story, group_stories
@@ -123,20 +123,21 @@ class DedupIndex:
         blocks ahead of the one the caller decides, and the caller hashes the chunks left of a
         block it needs instead of waiting (``dedup_blocks.BlockHashing``). Hashing does not
         depend on the index and numpy releases the GIL in its array loops, so the threads
-        work at once, and results are the same whatever ``workers`` is. ``blocks`` is read in
-        the calling thread; if reading it fails, the blocks read before are yielded, then the
-        error is raised."""
+        work at once, and results are the same whatever ``workers`` is. Threads start only for
+        a second block or a first one of more than ``CHUNK`` texts (a few paragraphs are
+        hashed faster than a thread starts). ``blocks`` is read in the calling thread; if
+        reading it fails, the blocks read before are yielded, then the error is raised."""
         if self.workers <= 1:
             for tag, texts in blocks:
                 yield tag, prepare(texts, self.params)
             return
-        pool = self._threads = ThreadPoolExecutor(self.workers - 1, thread_name_prefix="presswatch-dedup")
+        pool: ThreadPoolExecutor | None = None  # started for a second block or a large first one
         ahead: deque[tuple[T, BlockHashing]] = deque()
         try:
-            source = iter(blocks)
+            source = enumerate(blocks)
             while True:
                 try:
-                    tag, texts = next(source)
+                    k, (tag, texts) = next(source)
                 except StopIteration:
                     break
                 except Exception:  # a reader error: the blocks read before it are answered first
@@ -145,8 +146,10 @@ class DedupIndex:
                         yield tag, job.result()
                     raise
                 job = BlockHashing(texts, self.params, between=self._lend_a_hand)
-                for _ in range(self.workers - 1):
-                    pool.submit(job.work)
+                if pool is None and (k > 0 or len(texts) > CHUNK):
+                    pool = self._threads = ThreadPoolExecutor(self.workers - 1, thread_name_prefix="presswatch-dedup")
+                for _ in range(self.workers - 1 if pool is not None else 0):
+                    pool.submit(job.work)  # type: ignore[union-attr]
                 ahead.append((tag, job))
                 if len(ahead) > _AHEAD:
                     tag, job = ahead.popleft()
@@ -155,7 +158,8 @@ class DedupIndex:
                 tag, job = ahead.popleft()
                 yield tag, job.result()
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
             self._threads = self._upkeep = None  # upkeep done, or left to the lazy steps of the next decision
 
     def _lend_a_hand(self) -> None:
