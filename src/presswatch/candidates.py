@@ -205,7 +205,7 @@ class BandTable:
         """(query row, indexed row) pairs, distinct, for rows of ``keys`` sharing at least
         ``min_bands`` band keys; per key only the ``cap`` latest indexed rows (a huge bucket
         stays linear). Runs hold rows in age order, so they are read newest first."""
-        return self.query_needles(needles(keys), len(keys), cap, min_bands)
+        return self.query_needles(sorted_needles(keys), len(keys), cap, min_bands)
 
     def query_needles(self, found_by: tuple[np.ndarray, np.ndarray], n: int, cap: int = 64,
                       min_bands: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -233,7 +233,7 @@ class BandTable:
         return sum(r.keys.nbytes + r.first.nbytes + r.rows.nbytes + r.start.nbytes for r in self.runs)
 
 
-def needles(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def sorted_needles(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The band keys of ``keys`` (rows x bands) sorted, and the row each comes from: what a
     ``BandTable`` query looks up (independent of the table, so it can be made in advance)."""
     flat = np.ascontiguousarray(keys, dtype=np.uint32).reshape(-1)

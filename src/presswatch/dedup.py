@@ -148,8 +148,9 @@ class DedupIndex:
                 job = BlockHashing(texts, self.params, between=self._lend_a_hand)
                 if pool is None and (k > 0 or len(texts) > CHUNK):
                     pool = self._threads = ThreadPoolExecutor(self.workers - 1, thread_name_prefix="presswatch-dedup")
-                for _ in range(self.workers - 1 if pool is not None else 0):
-                    pool.submit(job.work)  # type: ignore[union-attr]
+                if pool is not None:
+                    for _ in range(self.workers - 1):
+                        pool.submit(job.work)
                 ahead.append((tag, job))
                 if len(ahead) > _AHEAD:
                     tag, job = ahead.popleft()

@@ -32,7 +32,7 @@ class Prepared:
     block with the same shingle set and figures (``alias``, -1 if none); the rows to compare
     (``active``: not empty, not such a copy); the similar pairs inside the block (``inner``:
     later row, earlier row, Jaccard, figure gap); and the sorted band keys of the active rows
-    that the band table will be asked for (``needles``, see ``candidates.needles``)."""
+    that the band table will be asked for (``needles``, see ``candidates.sorted_needles``)."""
 
     shingled: mh.Shingled
     keys: np.ndarray
@@ -75,7 +75,7 @@ def assemble(parts: list[_Hashed], params: Params) -> Prepared:
     left, right, jac = left[sim], right[sim], jac[sim]
     mine = (sh.figures, sh.figure_offsets)
     inner = (right, left, jac, cd.multiset_gaps(mine, right, mine, left))
-    return Prepared(sh, keys, sk, alias, active, inner, cd.needles(keys[active]))
+    return Prepared(sh, keys, sk, alias, active, inner, cd.sorted_needles(keys[active]))
 
 
 def exact_copies(keys: np.ndarray, sh: mh.Shingled, empty: np.ndarray) -> np.ndarray:
