@@ -191,6 +191,7 @@ def test_streaming_in_chunks_equals_one_batch_in_input_order():
     items = _labelled()
     batch = find_duplicates(ParagraphRecord(it.id, it.text, (k,)) for k, it in enumerate(items))
     assert list(iter_matches(((it.id, it.text) for it in items), chunk=700)) == batch
+    assert list(iter_matches(((it.id, it.text) for it in items), chunk=10**9)) == batch  # read in blocks of 65,536 at most
 
 
 def test_background_threads_give_the_same_answer_as_one_thread():

@@ -107,16 +107,6 @@ class DedupIndex:
                 results += self.decide(prepared, [r.id for r in block], [r.order_key for r in block])
         return results
 
-    def add_in_order(self, ids: list[str], texts: list[str], first: int) -> list[DuplicateMatch]:
-        """``add`` for rows already in decision order whose order keys are ``(first,)``,
-        ``(first + 1,)``, ... (numbered lines)."""
-        blocks = ((lo, texts[lo : lo + _BLOCK]) for lo in range(0, len(ids), _BLOCK))
-        results: list[DuplicateMatch] = []
-        with _gc_paused():
-            for lo, prepared in self.prepared(blocks):
-                results += self.decide(prepared, ids[lo : lo + len(prepared)], _Numbered(first + lo, len(prepared)))
-        return results
-
     def prepared(self, blocks: Iterable[tuple[T, Sequence[str]]]) -> Iterator[tuple[T, Prepared]]:
         """``(tag, prepare(texts))`` for each ``(tag, texts)`` block, in order. With more than
         one worker, ``workers - 1`` background threads hash the blocks, up to ``_AHEAD``
@@ -373,8 +363,8 @@ def iter_matches(lines: Iterable[tuple[str, str]], *, chunk: int = _BLOCK, **par
     """Stream ``(id, text)`` pairs; yield one match per line, in input order.
 
     Here "before" means "earlier in the input": lines are numbered and fed to one
-    ``DedupIndex`` ``chunk`` lines at a time, so every pair is verified exactly and the result
-    equals ``find_duplicates`` with the line number as order key. Only kept lines are
+    ``DedupIndex`` ``chunk`` lines (at most 65,536) at a time, so every pair is verified
+    exactly and the result equals ``find_duplicates`` with the line number as order key. Only kept lines are
     remembered (shingle hashes, figures, band keys and an 8-bit sketch; no text): memory grows
     linearly, about 1 kB per kept line, plus the few chunks hashed ahead (``workers``, see
     ``DedupIndex.prepared``). The garbage collector is paused while a chunk is read and
@@ -383,14 +373,14 @@ def iter_matches(lines: Iterable[tuple[str, str]], *, chunk: int = _BLOCK, **par
     index = DedupIndex(**params)  # type: ignore[arg-type]
 
     def chunks() -> Iterator[tuple[tuple[list[str], int], list[str]]]:
-        rows, done = iter(lines), 0
+        rows, done, size = iter(lines), 0, max(1, min(chunk, _BLOCK))  # a block never exceeds _BLOCK rows
         while True:
             ids: list[str] = []
             texts: list[str] = []
             failure = None
             with _gc_paused():
                 try:
-                    for line_id, text in islice(rows, chunk):
+                    for line_id, text in islice(rows, size):
                         ids.append(line_id)
                         texts.append(text)
                 except Exception as exc:  # the lines read before it still get their answer
